@@ -1,0 +1,47 @@
+# deepfake-audio: `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= configs/resnet18.yaml
+# One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
+THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+.PHONY: help install demo test lint format fit evaluate tensorboard clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/deepfake: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/deepfake ## Create .venv and install the package with dev extras
+
+demo: install ## Train and test ResNet-18 on the built-in demo set (CONFIG=... for another)
+	$(BIN)/deepfake fit --config $(CONFIG)
+	$(BIN)/deepfake test --config $(CONFIG)
+
+test: install ## Run the test suite
+	$(THREADS) $(BIN)/pytest
+
+lint: install ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Reformat with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+fit: install ## Train CONFIG (e.g. make fit CONFIG=configs/senet.yaml ARGS="--data.root DIR")
+	$(BIN)/deepfake fit --config $(CONFIG) $(ARGS)
+
+evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
+	$(BIN)/deepfake test --config $(CONFIG) $(ARGS)
+
+tensorboard: install ## Serve the training dashboards of lightning_logs/
+	$(BIN)/tensorboard --logdir lightning_logs
+
+clean: ## Remove runs, caches and build output (keeps .venv)
+	find lightning_logs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,50 @@
+"""The one place audio enters: read, downmix, resample, pad or crop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+SAMPLE_RATE = 16_000
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be used, with the file named in the message."""
+
+
+def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Read any soundfile-supported file as a mono float32 waveform at ``sample_rate``."""
+    try:
+        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for unreadable input
+        raise AudioError(f"{path}: cannot read audio ({error})") from error
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: file holds no samples")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{path}: audio contains NaN or Inf samples")
+    wave = torch.from_numpy(data.mean(axis=1))
+    if file_rate != sample_rate:
+        wave = AF.resample(wave, file_rate, sample_rate)
+    return wave
+
+
+def fit_length(wave: torch.Tensor, length: int, start: int = 0) -> torch.Tensor:
+    """Crop ``length`` samples from ``start``, repeating a too-short clip to fill the length.
+
+    Repeating rather than zero-padding keeps silence from marking short clips.
+    """
+    if wave.numel() < length:
+        wave = wave.repeat(-(-length // wave.numel()))
+        start = 0
+    return wave[start : start + length]
+
+
+def random_start(num_samples: int, length: int, generator: torch.Generator | None = None) -> int:
+    """A uniformly random crop start for a clip of ``num_samples``."""
+    if num_samples <= length:
+        return 0
+    return int(torch.randint(num_samples - length + 1, (1,), generator=generator))

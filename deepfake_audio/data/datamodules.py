@@ -1,0 +1,92 @@
+"""The three input representations: log-mel image, kNN graph of frames, frame sequence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from deepfake_audio.data.augment import WaveAugmentation
+from deepfake_audio.data.base import AudioDataModule
+from deepfake_audio.data.graph import collate_graphs
+from deepfake_audio.data.split import SplitSpec
+from deepfake_audio.features import MelFeatures
+
+
+def _as_image(features: torch.Tensor, channels: int) -> torch.Tensor:
+    return features.unsqueeze(0).expand(channels, -1, -1)
+
+
+def _as_frames(features: torch.Tensor) -> torch.Tensor:
+    return features.T.contiguous()
+
+
+class MelImageDataModule(AudioDataModule):
+    """Log-mel "images" ``[channels, n_mels, frames]`` for CNNs (the mel repeated per channel)."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        channels: int = 3,
+        features: MelFeatures = MelFeatures(n_mels=50, frames=250),
+        split: SplitSpec = SplitSpec(),
+        augmentations: list[WaveAugmentation] | None = None,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        seed: int = 42,
+    ) -> None:
+        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+        self.channels = channels
+
+    @property
+    def input_shape(self) -> list[int]:
+        return [self.channels, self.features.n_mels, self.features.frames]
+
+    def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return partial(_as_image, channels=self.channels)
+
+
+class SequenceDataModule(AudioDataModule):
+    """Log-mel frame sequences ``[frames, n_mels]`` for recurrent models."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        features: MelFeatures = MelFeatures(n_mels=128, frames=200),
+        split: SplitSpec = SplitSpec(),
+        augmentations: list[WaveAugmentation] | None = None,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        seed: int = 42,
+    ) -> None:
+        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+
+    @property
+    def input_shape(self) -> list[int]:
+        return [self.features.frames, self.features.n_mels]
+
+    def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return _as_frames
+
+
+class GraphDataModule(SequenceDataModule):
+    """Graphs whose nodes are mel frames (n_mels features each), linked to their k nearest."""
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        k: int = 8,
+        features: MelFeatures = MelFeatures(n_mels=50, frames=250),
+        split: SplitSpec = SplitSpec(),
+        augmentations: list[WaveAugmentation] | None = None,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        seed: int = 42,
+    ) -> None:
+        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+        self.k = k
+
+    def collate(self) -> Callable:
+        return partial(collate_graphs, k=self.k)

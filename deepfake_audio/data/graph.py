@@ -1,0 +1,41 @@
+"""k-nearest-neighbour graphs over mel frames, built in plain torch and batched for PyG."""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.data import Batch
+
+
+def knn_edges(nodes: torch.Tensor, k: int) -> torch.Tensor:
+    """Edges from each node's k nearest other nodes (Euclidean) to it.
+
+    ``nodes`` is ``[graphs, nodes, features]``; returns ``edge_index [2, graphs * nodes * k]`` with
+    node ids offset per graph, as in a PyG batch. Row 0 holds the neighbour, row 1 the node.
+    """
+    graphs, count, _ = nodes.shape
+    if not 0 < k < count:
+        raise ValueError(f"k must be in [1, {count - 1}] for graphs of {count} nodes, got {k}")
+    distance = torch.cdist(nodes, nodes)
+    distance.diagonal(dim1=1, dim2=2).fill_(float("inf"))
+    neighbours = distance.topk(k, dim=-1, largest=False).indices
+    offsets = torch.arange(graphs, device=nodes.device).view(-1, 1, 1) * count
+    source = (neighbours + offsets).reshape(-1)
+    target = torch.arange(count, device=nodes.device).view(1, -1, 1) + offsets
+    target = target.expand(graphs, count, k).reshape(-1)
+    return torch.stack([source, target])
+
+
+def collate_graphs(
+    items: list[tuple[torch.Tensor, torch.Tensor]], k: int
+) -> tuple[Batch, torch.Tensor]:
+    """Stack ``[frames, n_mels]`` items into one PyG batch with kNN edges."""
+    nodes = torch.stack([features for features, _ in items])
+    labels = torch.stack([label for _, label in items])
+    graphs, count, width = nodes.shape
+    batch = Batch(
+        x=nodes.reshape(graphs * count, width),
+        edge_index=knn_edges(nodes, k),
+        batch=torch.arange(graphs).repeat_interleave(count),
+        ptr=torch.arange(graphs + 1) * count,
+    )
+    return batch, labels

@@ -1,0 +1,88 @@
+"""Seeded train/val/test splits, speaker-disjoint whenever speakers are known."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+
+from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """How a corpus without its own partition is split."""
+
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    speaker_disjoint: bool = True
+    subset_fraction: float = 1.0
+
+
+def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
+    """Give every clip a split, keeping a partition the corpus already has."""
+    rng = random.Random(seed)
+    if spec.subset_fraction < 1.0:
+        clips = _stratified_subset(clips, spec.subset_fraction, rng)
+    if all(clip.split in SPLITS for clip in clips):
+        return clips
+    fractions = (
+        1.0 - spec.val_fraction - spec.test_fraction,
+        spec.val_fraction,
+        spec.test_fraction,
+    )
+    if spec.speaker_disjoint and all(clip.speaker for clip in clips):
+        return _split_by_speaker(clips, fractions, rng)
+    return _split_stratified(clips, fractions, rng)
+
+
+def _stratified_subset(clips: list[Clip], fraction: float, rng: random.Random) -> list[Clip]:
+    kept = []
+    for label in sorted({clip.label for clip in clips}):
+        members = [clip for clip in clips if clip.label == label]
+        kept += rng.sample(members, max(1, round(fraction * len(members))))
+    return kept
+
+
+def _split_stratified(
+    clips: list[Clip], fractions: tuple[float, ...], rng: random.Random
+) -> list[Clip]:
+    result = []
+    for label in sorted({clip.label for clip in clips}):
+        members = [clip for clip in clips if clip.label == label]
+        rng.shuffle(members)
+        n_train = round(fractions[0] * len(members))
+        n_val = round(fractions[1] * len(members))
+        bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val)}
+        bounds["test"] = (n_train + n_val, len(members))
+        for split, (start, stop) in bounds.items():
+            result += [replace(clip, split=split) for clip in members[start:stop]]
+    return result
+
+
+def _split_by_speaker(
+    clips: list[Clip], fractions: tuple[float, ...], rng: random.Random
+) -> list[Clip]:
+    """Deal whole speakers to the split furthest below its share of clips."""
+    by_speaker: dict[str, list[Clip]] = defaultdict(list)
+    for clip in clips:
+        by_speaker[clip.speaker].append(clip)
+    speakers = sorted(by_speaker)
+    if len(speakers) < len(SPLITS):
+        raise CorpusError(
+            f"a speaker-disjoint split needs at least {len(SPLITS)} speakers, found "
+            f"{len(speakers)}; set speaker_disjoint: false to split clips at random"
+        )
+    rng.shuffle(speakers)
+    targets = {split: share * len(clips) for split, share in zip(SPLITS, fractions, strict=True)}
+    counts: Counter[str] = Counter()
+    owner = {}
+    # Seed every split with one speaker so none ends up empty, then fill by deficit.
+    for split, speaker in zip(SPLITS, speakers, strict=False):
+        owner[speaker] = split
+        counts[split] += len(by_speaker[speaker])
+    for speaker in speakers[len(SPLITS) :]:
+        split = max(SPLITS, key=lambda s: targets[s] - counts[s])
+        owner[speaker] = split
+        counts[split] += len(by_speaker[speaker])
+    return [replace(clip, split=owner[clip.speaker]) for clip in clips]

@@ -1,0 +1,68 @@
+"""The LightningModule every detector shares: one logit, BCE loss, metrics, optimiser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+
+from deepfake_audio.models.metrics import detection_metrics
+
+
+class Detector(LightningModule):
+    """Base detector: subclasses build ``self.network`` and may override :meth:`forward`.
+
+    ``forward`` returns one logit per input; ``sigmoid(logit)`` is P(bona fide).
+    ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
+    """
+
+    def __init__(
+        self,
+        input_shape: list[int],
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.loss = nn.BCEWithLogitsLoss()
+        self.train_metrics = detection_metrics("train/")
+        self.val_metrics = detection_metrics("val/")
+        self.test_metrics = detection_metrics("test/")
+
+    def forward(self, inputs: Any) -> torch.Tensor:
+        return self.network(inputs).reshape(-1)
+
+    def _shared_step(self, batch: tuple[Any, torch.Tensor], stage: str) -> torch.Tensor:
+        inputs, labels = batch
+        logits = self(inputs)
+        loss = self.loss(logits, labels)
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics.update(torch.sigmoid(logits.detach()), labels.int())
+        size = labels.numel()
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=stage != "train")
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def training_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return torch.sigmoid(self(batch[0]))
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer(self.parameters())
+        if self.scheduler is None:
+            return optimizer
+        scheduler = {"scheduler": self.scheduler(optimizer), "monitor": "val/eer"}
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -1,0 +1,55 @@
+"""Shared fixtures: one thread per process, a tiny generated corpus, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import torch
+
+from deepfake_audio.cli import main
+from deepfake_audio.data.demo import make_demo_corpus
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four speakers, three bona fide clips and their spoof twins each, In-the-Wild layout."""
+    return make_demo_corpus(tmp_path_factory.mktemp("tiny"), n_speakers=4, clips_per_speaker=3)
+
+
+def small_run_args(corpus: Path, root_dir: Path, batch_size: int = 2) -> list[str]:
+    """Shrink any config to a quick CPU run on the tiny corpus."""
+    return [
+        f"--data.root={corpus}",
+        f"--data.batch_size={batch_size}",
+        "--data.num_workers=0",
+        "--data.features.frames=64",
+        f"--trainer.default_root_dir={root_dir}",
+        "--trainer.accelerator=cpu",
+        "--trainer.devices=1",
+        "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false",
+    ]
+
+
+def run_cli(args: list[str]) -> None:
+    """Run ``deepfake ARGS`` in this process, as if typed (pytest's own argv hidden)."""
+    with mock.patch.object(sys, "argv", ["deepfake"]):
+        main(args)
+
+
+def run_cli_process(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``deepfake ARGS`` in a fresh process with one thread, capturing its output."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "deepfake_audio.cli", *args]
+    return subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )

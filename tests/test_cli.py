@@ -1,0 +1,87 @@
+"""End-to-end CLI behaviour: every config fits, fit -> test finds the best checkpoint, DDP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import CONFIGS, run_cli, run_cli_process, small_run_args
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+SLOW = {"senet", "res2net50"}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        pytest.param(c, marks=[pytest.mark.slow] if c.stem in SLOW else [], id=c.stem)
+        for c in CONFIGS
+    ],
+)
+def test_every_config_fits_with_fast_dev_run(config: Path, tiny_corpus: Path, tmp_path: Path):
+    run_cli(
+        [
+            "fit",
+            f"--config={config}",
+            *small_run_args(tiny_corpus, tmp_path),
+            "--trainer.fast_dev_run=true",
+        ]
+    )
+
+
+def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest.CaptureFixture):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["fit", f"--config={CONFIGS[0].parent / 'senet.yaml'}", "--print_config"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "backbone: senet154" in printed
+    assert "deepfake_audio.data.MelImageDataModule" in printed
+
+
+def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
+    tiny_corpus: Path, tmp_path: Path
+):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    common = small_run_args(tiny_corpus, tmp_path, batch_size=4)
+    fitted = run_cli_process(["fit", config, *common, "--trainer.max_epochs=2"])
+    assert fitted.returncode == 0, fitted.stderr[-3000:]
+    run_dir = tmp_path / "lstm" / "version_0"
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    logged = EventAccumulator(str(run_dir)).Reload().Tags()["scalars"]
+    assert {"val/eer", "val/acc", "val/auroc", "train/loss"} <= set(logged)
+
+    tested = run_cli_process(["test", config, *common])
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    output = tested.stdout + tested.stderr
+    assert f"{run_dir / 'checkpoints' / 'best.ckpt'}" in output
+    for metric in ("test/acc", "test/f1", "test/tpr", "test/tnr", "test/eer", "test/auroc"):
+        assert metric in output
+    # The test run logs beside the fit it evaluated, not into a new version.
+    assert not (tmp_path / "lstm" / "version_1").exists()
+    assert (run_dir / "config-test.yaml").is_file()
+
+
+def test_test_without_a_fit_says_what_to_do(tiny_corpus: Path, tmp_path: Path):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    with pytest.raises(SystemExit, match="no best.ckpt under .*run `deepfake fit`"):
+        run_cli(["test", config, *small_run_args(tiny_corpus, tmp_path)])
+
+
+@pytest.mark.slow
+def test_ddp_with_two_cpu_processes_completes_a_tiny_fit(tiny_corpus: Path, tmp_path: Path):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    args = small_run_args(tiny_corpus, tmp_path)
+    args = [a for a in args if not a.startswith("--trainer.devices")]
+    result = run_cli_process(
+        [
+            "fit",
+            config,
+            *args,
+            "--trainer.devices=2",
+            "--trainer.strategy=ddp",
+            "--trainer.max_epochs=1",
+        ]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "lstm" / "version_0" / "checkpoints" / "best.ckpt").is_file()

@@ -1,0 +1,163 @@
+"""Corpus layouts, splits, augmentation and the DataModules' batches."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepfake_audio.data import GraphDataModule, MelImageDataModule, SequenceDataModule
+from deepfake_audio.data.augment import WhiteNoise
+from deepfake_audio.data.corpus import Clip, CorpusError, index_corpus
+from deepfake_audio.data.split import SplitSpec, assign_splits
+from deepfake_audio.features import MelFeatures
+
+FEATURES = MelFeatures(n_mels=20, frames=32)
+
+
+def test_in_the_wild_layout(tiny_corpus: Path):
+    clips = index_corpus(tiny_corpus)
+    assert len(clips) == 24
+    assert Counter(clip.label for clip in clips) == {1: 12, 0: 12}
+    assert len({clip.speaker for clip in clips}) == 4
+
+
+def test_missing_files_are_left_out_with_a_count(tiny_corpus: Path, tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus)
+    (corpus / "0.flac").unlink()
+    with pytest.warns(UserWarning, match="left out 1 of 24"):
+        clips = index_corpus(corpus)
+    assert len(clips) == 23
+
+
+def test_unknown_label_names_the_line(tmp_path: Path):
+    (tmp_path / "meta.csv").write_text("file,speaker,label\na.wav,x,maybe\n")
+    with pytest.raises(CorpusError, match=r"meta.csv line 2: unknown label 'maybe'"):
+        index_corpus(tmp_path)
+
+
+def test_unknown_layout_is_an_error(tmp_path: Path):
+    with pytest.raises(CorpusError, match="no known corpus layout"):
+        index_corpus(tmp_path)
+
+
+def _folders(tiny_corpus: Path, root: Path, partitions: tuple[str, ...]) -> None:
+    """Copy the tiny corpus into real/ and fake/ folders, dealt over ``partitions``."""
+    for index, clip in enumerate(index_corpus(tiny_corpus)):
+        parts = [partitions[index % len(partitions)]] if partitions else []
+        target = root.joinpath(*parts, "real" if clip.label else "fake")
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(clip.path, target / clip.path.name)
+
+
+def test_real_and_fake_folders(tiny_corpus: Path, tmp_path: Path):
+    _folders(tiny_corpus, tmp_path, ())
+    clips = index_corpus(tmp_path)
+    assert Counter(clip.label for clip in clips) == {1: 12, 0: 12}
+    assert all(clip.split is None and clip.speaker is None for clip in clips)
+
+
+def test_partitioned_folders_keep_their_partition(tiny_corpus: Path, tmp_path: Path):
+    _folders(tiny_corpus, tmp_path, ("train", "val", "test"))
+    clips = assign_splits(index_corpus(tmp_path), SplitSpec(), seed=0)
+    for clip in clips:
+        assert clip.split == clip.path.parts[-3]
+
+
+def _clips(speakers: int, per_speaker: int) -> list[Clip]:
+    return [
+        Clip(Path(f"{s}-{i}.wav"), label=i % 2, speaker=f"spk{s}")
+        for s in range(speakers)
+        for i in range(per_speaker)
+    ]
+
+
+def test_split_is_speaker_disjoint_and_near_70_15_15():
+    clips = assign_splits(_clips(40, 10), SplitSpec(), seed=3)
+    speakers = {
+        split: {c.speaker for c in clips if c.split == split} for split in ("train", "val", "test")
+    }
+    assert not speakers["train"] & speakers["val"]
+    assert not speakers["train"] & speakers["test"]
+    assert not speakers["val"] & speakers["test"]
+    sizes = Counter(clip.split for clip in clips)
+    assert sizes == {"train": 280, "val": 60, "test": 60}
+
+
+def test_split_is_reproducible_and_seed_dependent():
+    first = assign_splits(_clips(40, 10), SplitSpec(), seed=3)
+    assert first == assign_splits(_clips(40, 10), SplitSpec(), seed=3)
+    assert first != assign_splits(_clips(40, 10), SplitSpec(), seed=4)
+
+
+def test_stratified_split_without_speakers():
+    clips = [Clip(Path(f"{i}.wav"), label=int(i < 60)) for i in range(100)]
+    clips = assign_splits(clips, SplitSpec(), seed=0)
+    by_split = Counter((clip.split, clip.label) for clip in clips)
+    assert by_split[("train", 1)] == 42 and by_split[("train", 0)] == 28
+    assert by_split[("test", 1)] == 9 and by_split[("test", 0)] == 6
+
+
+def test_too_few_speakers_for_a_disjoint_split():
+    with pytest.raises(CorpusError, match="at least 3 speakers"):
+        assign_splits(_clips(2, 5), SplitSpec(), seed=0)
+
+
+def test_subset_fraction_keeps_both_classes():
+    clips = assign_splits(_clips(40, 10), SplitSpec(subset_fraction=0.1), seed=0)
+    assert Counter(clip.label for clip in clips) == {0: 20, 1: 20}
+
+
+def test_white_noise_keeps_shape_and_adds_noise_at_the_asked_snr():
+    torch.manual_seed(0)
+    wave = torch.sin(torch.linspace(0, 400, 16_000))
+    noisy = WhiteNoise(min_snr_db=20, max_snr_db=20, p=1.0)(wave)
+    assert noisy.shape == wave.shape
+    snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
+    assert float(snr) == pytest.approx(20, abs=0.5)
+    assert torch.equal(WhiteNoise(p=0.0)(wave), wave)
+
+
+def _first_batch(datamodule):
+    datamodule.setup("fit")
+    return next(iter(datamodule.train_dataloader()))
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_mel_image_batches(tiny_corpus: Path, channels: int):
+    dm = MelImageDataModule(
+        tiny_corpus, channels=channels, features=FEATURES, batch_size=4, num_workers=0
+    )
+    images, labels = _first_batch(dm)
+    assert images.shape == (4, channels, 20, 32)
+    assert dm.input_shape == [channels, 20, 32]
+    assert set(labels.tolist()) <= {0.0, 1.0}
+    assert torch.isfinite(images).all()
+
+
+def test_sequence_batches(tiny_corpus: Path):
+    dm = SequenceDataModule(tiny_corpus, features=FEATURES, batch_size=4, num_workers=0)
+    frames, labels = _first_batch(dm)
+    assert frames.shape == (4, 32, 20)
+    assert labels.shape == (4,)
+
+
+def test_graph_batches(tiny_corpus: Path):
+    dm = GraphDataModule(tiny_corpus, k=5, features=FEATURES, batch_size=4, num_workers=0)
+    graphs, labels = _first_batch(dm)
+    assert graphs.num_graphs == 4
+    assert graphs.x.shape == (4 * 32, 20)
+    assert graphs.edge_index.shape == (2, 4 * 32 * 5)
+    assert labels.shape == (4,)
+
+
+def test_datamodule_split_is_speaker_disjoint(tiny_corpus: Path):
+    dm = SequenceDataModule(tiny_corpus, features=FEATURES, num_workers=0)
+    dm.setup("fit")
+    speakers = {split: {clip.speaker for clip in clips} for split, clips in dm.clips.items()}
+    assert all(speakers.values())
+    assert not speakers["train"] & (speakers["val"] | speakers["test"])
