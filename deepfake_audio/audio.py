@@ -32,15 +32,18 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
     return wave
 
 
-def fit_length(wave: torch.Tensor, length: int, start: int = 0) -> torch.Tensor:
-    """Crop ``length`` samples from ``start``, repeating a too-short clip to fill the length.
+def fit_length(signal: torch.Tensor, length: int, start: int = 0) -> torch.Tensor:
+    """Crop ``length`` steps of the last axis from ``start``, repeating a too-short signal.
 
-    Repeating rather than zero-padding keeps silence from marking short clips.
+    Works for waveforms ``[samples]`` and spectrograms ``[bins, frames]`` alike. Repeating
+    rather than zero-padding keeps silence from marking short clips.
     """
-    if wave.numel() < length:
-        wave = wave.repeat(-(-length // wave.numel()))
+    steps = signal.shape[-1]
+    if steps < length:
+        repeats = [1] * (signal.ndim - 1) + [-(-length // steps)]
+        signal = signal.repeat(*repeats)
         start = 0
-    return wave[start : start + length]
+    return signal[..., start : start + length]
 
 
 def random_start(num_samples: int, length: int, generator: torch.Generator | None = None) -> int:

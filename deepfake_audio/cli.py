@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,14 @@ from typing import Any
 warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
 
+from jsonargparse import ArgumentParser, lazy_instance  # noqa: E402
 from lightning.pytorch import Trainer  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
-from deepfake_audio.data import AudioDataModule  # noqa: E402
+from deepfake_audio.data import AudioDataModule, MelImageDataModule  # noqa: E402
+from deepfake_audio.evaluate import AttackBreakdown  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
 
 BEST, LAST = "best", "last"
@@ -46,6 +49,7 @@ class DeepfakeCLI(LightningCLI):
             seed_everything_default=42,
             auto_configure_optimizers=False,
             save_config_kwargs={"overwrite": True},
+            trainer_defaults={"callbacks": [AttackBreakdown()]},
             args=args,
             run=run,
         )
@@ -117,8 +121,29 @@ class DeepfakeCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
 
+def check_data(args: list[str]) -> int:
+    """``deepfake data check``: index, decode and split a corpus; print what it holds and which
+    files cannot be used. Exit status 1 when some cannot."""
+    parser = ArgumentParser(
+        prog="deepfake data check",
+        description="Check a corpus without training: layout, labels, split, unreadable files.",
+    )
+    parser.add_subclass_arguments(
+        AudioDataModule, "data", default=lazy_instance(MelImageDataModule), required=False
+    )
+    config = parser.parse_args(args)
+    datamodule = parser.instantiate_classes(config).data
+    datamodule.prepare_data()
+    datamodule.setup()
+    print(datamodule.report.summary())
+    return 1 if datamodule.report.unreadable else 0
+
+
 def main(args: list[str] | None = None) -> None:
     """Console entry point."""
+    argv = sys.argv[1:] if args is None else args
+    if argv[:2] == ["data", "check"]:
+        raise SystemExit(check_data(argv[2:]))
     DeepfakeCLI(args=args)
 
 

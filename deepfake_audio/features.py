@@ -13,7 +13,10 @@ from deepfake_audio.audio import SAMPLE_RATE
 
 @dataclass(frozen=True)
 class MelFeatures:
-    """Log-mel settings shared by a DataModule, its cache and whatever serves its models."""
+    """Log-mel settings shared by a DataModule, its cache and whatever serves its models.
+
+    ``frames`` is the length of one model input; at 16 kHz and hop 512, 250 frames are 8 s.
+    """
 
     sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
@@ -26,7 +29,7 @@ class MelFeatures:
 
 
 class LogMel(nn.Module):
-    """Waveform ``[..., samples]`` to per-utterance normalised log-mel ``[..., n_mels, frames]``."""
+    """Waveform ``[..., samples]`` to log-mel ``[..., n_mels, frames]`` (not yet normalised)."""
 
     def __init__(
         self,
@@ -47,7 +50,11 @@ class LogMel(nn.Module):
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        logmel = torch.log(self.mel(wave) + 1e-6)
-        mean = logmel.mean(dim=(-2, -1), keepdim=True)
-        std = logmel.std(dim=(-2, -1), keepdim=True)
-        return (logmel - mean) / (std + 1e-5)
+        return torch.log(self.mel(wave) + 1e-6)
+
+
+def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:
+    """Zero mean and unit variance over each utterance's ``[n_mels, frames]``."""
+    mean = logmel.mean(dim=(-2, -1), keepdim=True)
+    std = logmel.std(dim=(-2, -1), keepdim=True)
+    return (logmel - mean) / (std + 1e-5)

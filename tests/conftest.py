@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -15,6 +16,8 @@ from deepfake_audio.cli import main
 from deepfake_audio.data.demo import make_demo_corpus
 
 torch.set_num_threads(1)
+# Caches go to a fresh folder per test session, never to the user's.
+os.environ["DEEPFAKE_AUDIO_CACHE"] = tempfile.mkdtemp(prefix="deepfake-audio-cache-")
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -11,61 +10,11 @@ import torch
 
 from deepfake_audio.data import GraphDataModule, MelImageDataModule, SequenceDataModule
 from deepfake_audio.data.augment import WhiteNoise
-from deepfake_audio.data.corpus import Clip, CorpusError, index_corpus
+from deepfake_audio.data.corpus import Clip, CorpusError
 from deepfake_audio.data.split import SplitSpec, assign_splits
 from deepfake_audio.features import MelFeatures
 
 FEATURES = MelFeatures(n_mels=20, frames=32)
-
-
-def test_in_the_wild_layout(tiny_corpus: Path):
-    clips = index_corpus(tiny_corpus)
-    assert len(clips) == 24
-    assert Counter(clip.label for clip in clips) == {1: 12, 0: 12}
-    assert len({clip.speaker for clip in clips}) == 4
-
-
-def test_missing_files_are_left_out_with_a_count(tiny_corpus: Path, tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    shutil.copytree(tiny_corpus, corpus)
-    (corpus / "0.flac").unlink()
-    with pytest.warns(UserWarning, match="left out 1 of 24"):
-        clips = index_corpus(corpus)
-    assert len(clips) == 23
-
-
-def test_unknown_label_names_the_line(tmp_path: Path):
-    (tmp_path / "meta.csv").write_text("file,speaker,label\na.wav,x,maybe\n")
-    with pytest.raises(CorpusError, match=r"meta.csv line 2: unknown label 'maybe'"):
-        index_corpus(tmp_path)
-
-
-def test_unknown_layout_is_an_error(tmp_path: Path):
-    with pytest.raises(CorpusError, match="no known corpus layout"):
-        index_corpus(tmp_path)
-
-
-def _folders(tiny_corpus: Path, root: Path, partitions: tuple[str, ...]) -> None:
-    """Copy the tiny corpus into real/ and fake/ folders, dealt over ``partitions``."""
-    for index, clip in enumerate(index_corpus(tiny_corpus)):
-        parts = [partitions[index % len(partitions)]] if partitions else []
-        target = root.joinpath(*parts, "real" if clip.label else "fake")
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(clip.path, target / clip.path.name)
-
-
-def test_real_and_fake_folders(tiny_corpus: Path, tmp_path: Path):
-    _folders(tiny_corpus, tmp_path, ())
-    clips = index_corpus(tmp_path)
-    assert Counter(clip.label for clip in clips) == {1: 12, 0: 12}
-    assert all(clip.split is None and clip.speaker is None for clip in clips)
-
-
-def test_partitioned_folders_keep_their_partition(tiny_corpus: Path, tmp_path: Path):
-    _folders(tiny_corpus, tmp_path, ("train", "val", "test"))
-    clips = assign_splits(index_corpus(tmp_path), SplitSpec(), seed=0)
-    for clip in clips:
-        assert clip.split == clip.path.parts[-3]
 
 
 def _clips(speakers: int, per_speaker: int) -> list[Clip]:
@@ -132,23 +81,25 @@ def test_mel_image_batches(tiny_corpus: Path, channels: int):
     dm = MelImageDataModule(
         tiny_corpus, channels=channels, features=FEATURES, batch_size=4, num_workers=0
     )
-    images, labels = _first_batch(dm)
+    images, labels, indices = _first_batch(dm)
     assert images.shape == (4, channels, 20, 32)
     assert dm.input_shape == [channels, 20, 32]
     assert set(labels.tolist()) <= {0.0, 1.0}
+    train = dm.clips["train"]
+    assert labels.tolist() == [float(train[int(i)].label) for i in indices]
     assert torch.isfinite(images).all()
 
 
 def test_sequence_batches(tiny_corpus: Path):
     dm = SequenceDataModule(tiny_corpus, features=FEATURES, batch_size=4, num_workers=0)
-    frames, labels = _first_batch(dm)
+    frames, labels, indices = _first_batch(dm)
     assert frames.shape == (4, 32, 20)
     assert labels.shape == (4,)
 
 
 def test_graph_batches(tiny_corpus: Path):
     dm = GraphDataModule(tiny_corpus, k=5, features=FEATURES, batch_size=4, num_workers=0)
-    graphs, labels = _first_batch(dm)
+    graphs, labels, indices = _first_batch(dm)
     assert graphs.num_graphs == 4
     assert graphs.x.shape == (4 * 32, 20)
     assert graphs.edge_index.shape == (2, 4 * 32 * 5)

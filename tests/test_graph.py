@@ -36,10 +36,11 @@ def test_k_must_leave_a_neighbour():
 
 
 def test_collate_builds_one_pyg_batch():
-    items = [(torch.randn(6, 3), torch.tensor(1.0)), (torch.randn(6, 3), torch.tensor(0.0))]
-    graphs, labels = collate_graphs(items, k=2)
+    items = [(torch.randn(6, 3), torch.tensor(1.0), 7), (torch.randn(6, 3), torch.tensor(0.0), 3)]
+    graphs, labels, indices = collate_graphs(items, k=2)
     assert graphs.num_graphs == 2
     assert graphs.x.shape == (12, 3)
     assert graphs.edge_index.shape == (2, 24)
     assert graphs.batch.tolist() == [0] * 6 + [1] * 6
     assert labels.tolist() == [1.0, 0.0]
+    assert indices.tolist() == [7, 3]

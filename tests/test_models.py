@@ -35,7 +35,7 @@ def test_recurrent_detectors(detector):
 
 
 def test_gcn_detector():
-    graphs, _ = collate_graphs([(torch.randn(16, 20), torch.tensor(1.0))] * 3, k=4)
+    graphs, _, _ = collate_graphs([(torch.randn(16, 20), torch.tensor(1.0), 0)] * 3, k=4)
     logits = GCNDetector([16, 20])(graphs)
     assert logits.shape == (3,)
     assert torch.isfinite(logits).all()

@@ -1,29 +1,52 @@
-"""Label-blind waveform augmentations, applied to training clips only."""
+"""Label-blind augmentations for training clips, each switchable in YAML.
+
+Waveform augmentations act on a mono crop ``[samples]`` at 16 kHz before the log-mel; feature
+augmentations act on the log-mel ``[n_mels, frames]`` before per-utterance normalisation.
+Each applies with probability ``p`` and keeps the shape. Note that per-utterance normalisation
+cancels a pure gain change for log-mel models; :class:`Gain` matters for raw-waveform models.
+"""
 
 from __future__ import annotations
 
 import torch
+import torchaudio.functional as AF
 from torch import nn
 
+from deepfake_audio.audio import SAMPLE_RATE
 
-class WaveAugmentation(nn.Module):
-    """Base class: with probability ``p``, map a mono waveform ``[samples]`` to a new one."""
 
-    def __init__(self, p: float = 1.0) -> None:
+def _uniform(low: float, high: float) -> float:
+    return low + (high - low) * float(torch.rand(()))
+
+
+class Augmentation(nn.Module):
+    """Base class: with probability ``p``, :meth:`apply` a random transform."""
+
+    def __init__(self, p: float) -> None:
         super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
         self.p = p
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if torch.rand(()) >= self.p:
-            return wave
-        return self.apply(wave)
+    def forward(self, signal: torch.Tensor) -> torch.Tensor:
+        if float(torch.rand(())) >= self.p:
+            return signal
+        return self.apply(signal)
 
-    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+    def apply(self, signal: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 
+class WaveAugmentation(Augmentation):
+    """An augmentation of the waveform ``[samples]``."""
+
+
+class FeatureAugmentation(Augmentation):
+    """An augmentation of the log-mel ``[n_mels, frames]``."""
+
+
 class WhiteNoise(WaveAugmentation):
-    """Add Gaussian white noise at a signal-to-noise ratio drawn uniformly in dB."""
+    """Add Gaussian white noise at a signal-to-noise ratio drawn uniformly in dB (the seed's)."""
 
     def __init__(self, min_snr_db: float = 20.0, max_snr_db: float = 40.0, p: float = 0.5) -> None:
         super().__init__(p)
@@ -31,7 +54,137 @@ class WhiteNoise(WaveAugmentation):
         self.max_snr_db = max_snr_db
 
     def apply(self, wave: torch.Tensor) -> torch.Tensor:
-        snr_db = self.min_snr_db + (self.max_snr_db - self.min_snr_db) * torch.rand(())
+        snr_db = _uniform(self.min_snr_db, self.max_snr_db)
         signal_power = wave.pow(2).mean().clamp_min(1e-10)
         noise_std = torch.sqrt(signal_power / 10 ** (snr_db / 10))
         return wave + noise_std * torch.randn_like(wave)
+
+
+class Gain(WaveAugmentation):
+    """Scale by a gain drawn uniformly in dB."""
+
+    def __init__(self, min_db: float = -12.0, max_db: float = 6.0, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.min_db = min_db
+        self.max_db = max_db
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        return wave * 10 ** (_uniform(self.min_db, self.max_db) / 20)
+
+
+def _random_band_filter(taps: int, sample_rate: int) -> torch.Tensor:
+    """A windowed-sinc band-pass FIR with random centre and bandwidth."""
+    nyquist = sample_rate / 2
+    centre = _uniform(50.0, nyquist - 100.0)
+    width = _uniform(100.0, nyquist / 2)
+    low, high = max(centre - width / 2, 20.0), min(centre + width / 2, nyquist - 20.0)
+    n = torch.arange(taps) - (taps - 1) / 2
+
+    def low_pass(cutoff: float) -> torch.Tensor:
+        return 2 * cutoff / sample_rate * torch.sinc(2 * cutoff / sample_rate * n)
+
+    return (low_pass(high) - low_pass(low)) * torch.hann_window(taps, periodic=False)
+
+
+class ConvolutiveNoise(WaveAugmentation):
+    """RawBoost-style linear and non-linear convolutive noise (Tak et al., 2022).
+
+    Sums band-filtered powers ``x, x^2, ... x^orders`` with random band-pass FIRs and
+    decaying weights, as a channel or device might colour and distort speech.
+    """
+
+    def __init__(self, orders: int = 3, taps: int = 65, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.orders = orders
+        self.taps = taps
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        peak = wave.abs().max().clamp_min(1e-8)
+        unit = wave / peak
+        out = torch.zeros_like(wave)
+        for order in range(1, self.orders + 1):
+            fir = _random_band_filter(self.taps, SAMPLE_RATE)
+            filtered = torch.nn.functional.conv1d(
+                unit.pow(order).view(1, 1, -1), fir.flip(0).view(1, 1, -1), padding="same"
+            ).view(-1)
+            out = out + filtered * _uniform(0.5, 1.0) / order
+        return out * peak / out.abs().max().clamp_min(1e-8)
+
+
+class ImpulsiveNoise(WaveAugmentation):
+    """RawBoost-style signal-dependent impulsive noise: a random fraction of samples is
+    perturbed in proportion to its own value (clicks, crackle, bit errors)."""
+
+    def __init__(self, max_fraction: float = 0.1, max_gain: float = 3.0, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.max_fraction = max_fraction
+        self.max_gain = max_gain
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        hit = torch.rand_like(wave) < _uniform(0.0, self.max_fraction)
+        jolt = (2 * torch.rand_like(wave) - 1) * _uniform(0.0, self.max_gain)
+        return torch.where(hit, wave + wave * jolt, wave)
+
+
+class BandLimit(WaveAugmentation):
+    """Resample down to a random lower rate and back: telephone-like and codec band limits."""
+
+    def __init__(
+        self, rates: list[int] | None = None, sample_rate: int = SAMPLE_RATE, p: float = 0.5
+    ) -> None:
+        super().__init__(p)
+        self.rates = rates or [4000, 8000, 11025, 12000]
+        self.sample_rate = sample_rate
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        rate = self.rates[int(torch.randint(len(self.rates), ()))]
+        narrow = AF.resample(wave, self.sample_rate, rate)
+        return AF.resample(narrow, rate, self.sample_rate)[: wave.numel()]
+
+
+class Codec(WaveAugmentation):
+    """Mu-law companding and quantisation with a random bit depth (8 bits is G.711-like;
+    fewer bits imitate low bit-rate coding)."""
+
+    def __init__(self, min_bits: int = 4, max_bits: int = 8, p: float = 0.5) -> None:
+        super().__init__(p)
+        self.min_bits = min_bits
+        self.max_bits = max_bits
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        channels = 2 ** int(torch.randint(self.min_bits, self.max_bits + 1, ()))
+        peak = wave.abs().max().clamp_min(1e-8)
+        coded = AF.mu_law_encoding(wave / peak, channels)
+        return AF.mu_law_decoding(coded, channels) * peak
+
+
+class SpecAugment(FeatureAugmentation):
+    """SpecAugment frequency and time masks (Park et al., 2019), filled with the mean."""
+
+    def __init__(
+        self,
+        freq_masks: int = 2,
+        max_freq_width: int = 8,
+        time_masks: int = 2,
+        max_time_width: int = 20,
+        p: float = 0.5,
+    ) -> None:
+        super().__init__(p)
+        self.freq_masks = freq_masks
+        self.max_freq_width = max_freq_width
+        self.time_masks = time_masks
+        self.max_time_width = max_time_width
+
+    def apply(self, logmel: torch.Tensor) -> torch.Tensor:
+        masked = logmel.clone()
+        fill = logmel.mean()
+        for axis, count, widest in (
+            (-2, self.freq_masks, self.max_freq_width),
+            (-1, self.time_masks, self.max_time_width),
+        ):
+            size = masked.shape[axis]
+            for _ in range(count):
+                width = int(torch.randint(0, min(widest, size) + 1, ()))
+                start = int(torch.randint(0, size - width + 1, ()))
+                masked.narrow(axis, start, width).fill_(fill)
+        return masked

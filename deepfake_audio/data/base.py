@@ -1,7 +1,8 @@
-"""The DataModule every input representation shares: corpus, split, loaders."""
+"""The DataModule every input representation shares: corpus, health check, cache, split, loaders."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,10 +10,19 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
-from deepfake_audio.data.augment import WaveAugmentation
-from deepfake_audio.data.corpus import SPLITS, Clip, index_corpus
+from deepfake_audio.audio import load_audio
+from deepfake_audio.data.augment import Augmentation, WaveAugmentation
+from deepfake_audio.data.cache import (
+    ArrayCache,
+    Extractor,
+    LogMelExtractor,
+    WaveformExtractor,
+    default_cache_dir,
+)
+from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpus
 from deepfake_audio.data.dataset import ClipDataset
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
+from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, assign_splits
 from deepfake_audio.features import MelFeatures
 
@@ -22,32 +32,63 @@ def _one_thread(_: int) -> None:
     torch.set_num_threads(1)
 
 
-class AudioDataModule(LightningDataModule):
-    """Indexes a corpus (or the built-in demo set), splits it and serves log-mel batches.
+class _DecodeEachTime:
+    """Read a clip's waveform from its file on every access (no cache: the seed's path)."""
 
-    Subclasses decide how a ``[n_mels, frames]`` log-mel becomes a model input
-    (:meth:`input_transform`), how items are collated and the resulting :attr:`input_shape`.
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+
+    def __call__(self, clip: Clip) -> torch.Tensor:
+        return load_audio(clip.path, self.sample_rate)
+
+
+class _FromCache:
+    """Read a clip's whole utterance from an :class:`ArrayCache`."""
+
+    def __init__(self, cache: ArrayCache) -> None:
+        self.cache = cache
+
+    def __call__(self, clip: Clip) -> torch.Tensor:
+        return self.cache[clip.path]
+
+
+class AudioDataModule(LightningDataModule):
+    """Indexes a corpus (or the built-in demo set), checks and caches it, splits it, and serves
+    log-mel batches of ``(inputs, labels, indices)``.
+
+    Every file is decoded once up front (in parallel, into the cache): unreadable files are left
+    out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
+    run's log folder, together with the split lists (``splits.csv``). Subclasses decide how a
+    normalised ``[n_mels, frames]`` log-mel becomes a model input.
     """
 
     def __init__(
         self,
         root: Path | None,
+        format: str,
         features: MelFeatures,
         split: SplitSpec,
-        augmentations: list[WaveAugmentation] | None,
+        augmentations: list[Augmentation] | None,
+        cache: bool,
+        cache_dir: Path | None,
         batch_size: int,
         num_workers: int,
         seed: int,
     ) -> None:
         super().__init__()
         self.root = Path(root) if root is not None else None
+        self.format = format
         self.features = features
         self.split = split
         self.augmentations = augmentations or []
+        self.cache = cache
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
         self.clips: dict[str, list[Clip]] = {}
+        self.report: DataReport | None = None
+        self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 
     @property
     def input_shape(self) -> list[int]:
@@ -66,28 +107,81 @@ class AudioDataModule(LightningDataModule):
     def corpus_root(self) -> Path:
         return self.root if self.root is not None else default_demo_root()
 
+    @property
+    def wave_training(self) -> bool:
+        """Training needs waveforms when a waveform augmentation is configured."""
+        return any(isinstance(a, WaveAugmentation) for a in self.augmentations)
+
+    def _extractors(self) -> dict[str, Extractor]:
+        """What to cache: log-mels for evaluation (and training), waveforms if augmented."""
+        extractors: dict[str, Extractor] = {"logmel": LogMelExtractor(self.features)}
+        if self.wave_training:
+            extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
+        return extractors
+
+    def _index(self) -> list[Clip]:
+        return index_corpus(self.corpus_root, self.format)
+
+    def _open_caches(self, clips: list[Clip]) -> dict[str, ArrayCache]:
+        paths = [clip.path for clip in clips]
+        return {
+            kind: ArrayCache.build_or_open(paths, extractor, self.cache_dir, self.num_workers)
+            for kind, extractor in self._extractors().items()
+        }
+
     def prepare_data(self) -> None:
+        """Runs once per node (rank 0): make the demo corpus and build the caches."""
         if self.root is None:
             ensure_demo_corpus()
+        if self.cache:
+            self._open_caches(self._index())
 
     def setup(self, stage: str | None = None) -> None:
         if self.clips:
             return
-        clips = assign_splits(index_corpus(self.corpus_root), self.split, self.seed)
-        self.clips = {name: [clip for clip in clips if clip.split == name] for name in SPLITS}
+        clips = self._index()
+        if self.cache:
+            caches = self._open_caches(clips)
+            unreadable = caches["logmel"].unreadable
+            self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
+        else:
+            unreadable = DataReport.check_files(clips, self.features.sample_rate, self.num_workers)
+            self._readers = {"waveform": _DecodeEachTime(self.features.sample_rate)}
+        usable = [clip for clip in clips if clip.path not in unreadable]
+        if unreadable:
+            warnings.warn(
+                f"{self.corpus_root}: left out {len(unreadable)} of {len(clips)} files that "
+                "cannot be read; data_report.txt in the run's log folder lists them",
+                stacklevel=2,
+            )
+        if not usable:
+            raise CorpusError(f"{self.corpus_root}: none of the {len(clips)} files can be read")
+        split = assign_splits(usable, self.split, self.seed)
+        self.clips = {name: [clip for clip in split if clip.split == name] for name in SPLITS}
+        self.report = DataReport(self.corpus_root, split, unreadable)
+        if self.trainer is not None:
+            log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
+            if self.trainer.is_global_zero and log_dir:
+                self.report.write(Path(log_dir))
 
-    def _loader(self, split: str, train: bool = False) -> DataLoader:
-        dataset = ClipDataset(
+    def _dataset(self, split: str, train: bool) -> ClipDataset:
+        use_waves = "logmel" not in self._readers or (train and self.wave_training)
+        front_end = self.features.front_end() if use_waves else None
+        return ClipDataset(
             self.clips[split],
-            front_end=self.features.front_end(),
-            frames=self.features.frames,
-            sample_rate=self.features.sample_rate,
+            read=self._readers["waveform" if use_waves else "logmel"],
+            length=front_end.num_samples(self.features.frames)
+            if use_waves
+            else self.features.frames,
             to_input=self.input_transform(),
+            front_end=front_end,
             train=train,
             augmentations=self.augmentations,
         )
+
+    def _loader(self, split: str, train: bool = False) -> DataLoader:
         return DataLoader(
-            dataset,
+            self._dataset(split, train),
             batch_size=self.batch_size,
             shuffle=train,
             num_workers=self.num_workers,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from deepfake_audio.data.augment import WaveAugmentation
+from deepfake_audio.data.augment import Augmentation
 from deepfake_audio.data.base import AudioDataModule
 from deepfake_audio.data.graph import collate_graphs
 from deepfake_audio.data.split import SplitSpec
@@ -32,12 +32,26 @@ class MelImageDataModule(AudioDataModule):
         channels: int = 3,
         features: MelFeatures = MelFeatures(n_mels=50, frames=250),
         split: SplitSpec = SplitSpec(),
-        augmentations: list[WaveAugmentation] | None = None,
+        augmentations: list[Augmentation] | None = None,
+        format: str = "auto",
+        cache: bool = True,
+        cache_dir: Path | None = None,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
     ) -> None:
-        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+        super().__init__(
+            root=root,
+            format=format,
+            features=features,
+            split=split,
+            augmentations=augmentations,
+            cache=cache,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
         self.channels = channels
 
     @property
@@ -56,12 +70,26 @@ class SequenceDataModule(AudioDataModule):
         root: Path | None = None,
         features: MelFeatures = MelFeatures(n_mels=128, frames=200),
         split: SplitSpec = SplitSpec(),
-        augmentations: list[WaveAugmentation] | None = None,
+        augmentations: list[Augmentation] | None = None,
+        format: str = "auto",
+        cache: bool = True,
+        cache_dir: Path | None = None,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
     ) -> None:
-        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+        super().__init__(
+            root=root,
+            format=format,
+            features=features,
+            split=split,
+            augmentations=augmentations,
+            cache=cache,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
 
     @property
     def input_shape(self) -> list[int]:
@@ -80,12 +108,26 @@ class GraphDataModule(SequenceDataModule):
         k: int = 8,
         features: MelFeatures = MelFeatures(n_mels=50, frames=250),
         split: SplitSpec = SplitSpec(),
-        augmentations: list[WaveAugmentation] | None = None,
+        augmentations: list[Augmentation] | None = None,
+        format: str = "auto",
+        cache: bool = True,
+        cache_dir: Path | None = None,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
     ) -> None:
-        super().__init__(root, features, split, augmentations, batch_size, num_workers, seed)
+        super().__init__(
+            root=root,
+            format=format,
+            features=features,
+            split=split,
+            augmentations=augmentations,
+            cache=cache,
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            seed=seed,
+        )
         self.k = k
 
     def collate(self) -> Callable:

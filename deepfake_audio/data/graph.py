@@ -26,11 +26,12 @@ def knn_edges(nodes: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def collate_graphs(
-    items: list[tuple[torch.Tensor, torch.Tensor]], k: int
-) -> tuple[Batch, torch.Tensor]:
-    """Stack ``[frames, n_mels]`` items into one PyG batch with kNN edges."""
-    nodes = torch.stack([features for features, _ in items])
-    labels = torch.stack([label for _, label in items])
+    items: list[tuple[torch.Tensor, torch.Tensor, int]], k: int
+) -> tuple[Batch, torch.Tensor, torch.Tensor]:
+    """Stack ``([frames, n_mels], label, index)`` items into one PyG batch with kNN edges."""
+    nodes = torch.stack([item[0] for item in items])
+    labels = torch.stack([item[1] for item in items])
+    indices = torch.tensor([item[2] for item in items])
     graphs, count, width = nodes.shape
     batch = Batch(
         x=nodes.reshape(graphs * count, width),
@@ -38,4 +39,4 @@ def collate_graphs(
         batch=torch.arange(graphs).repeat_interleave(count),
         ptr=torch.arange(graphs + 1) * count,
     )
-    return batch, labels
+    return batch, labels, indices

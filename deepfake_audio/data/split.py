@@ -24,16 +24,40 @@ def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
     rng = random.Random(seed)
     if spec.subset_fraction < 1.0:
         clips = _stratified_subset(clips, spec.subset_fraction, rng)
-    if all(clip.split in SPLITS for clip in clips):
-        return clips
-    fractions = (
-        1.0 - spec.val_fraction - spec.test_fraction,
-        spec.val_fraction,
-        spec.test_fraction,
-    )
-    if spec.speaker_disjoint and all(clip.speaker for clip in clips):
-        return _split_by_speaker(clips, fractions, rng)
-    return _split_stratified(clips, fractions, rng)
+    given = sum(clip.split is not None for clip in clips)
+    if given == len(clips):
+        split = clips
+    elif given:
+        raise CorpusError(
+            f"{given} of {len(clips)} clips name a split and the others do not: "
+            "name one for every clip, or for none"
+        )
+    else:
+        val, test = spec.val_fraction, spec.test_fraction
+        fractions = (1.0 - val - test, val, test)
+        if spec.speaker_disjoint and all(clip.speaker for clip in clips):
+            split = _split_by_speaker(clips, fractions, rng)
+        else:
+            split = _split_stratified(clips, fractions, rng)
+    if spec.speaker_disjoint:
+        check_speaker_disjoint(split)
+    return split
+
+
+def check_speaker_disjoint(clips: list[Clip]) -> None:
+    """Fail loudly if a known speaker appears in more than one split."""
+    splits_of: dict[str, set[str]] = defaultdict(set)
+    for clip in clips:
+        if clip.speaker:
+            splits_of[clip.speaker].add(clip.split)
+    shared = {speaker: splits for speaker, splits in splits_of.items() if len(splits) > 1}
+    if shared:
+        speaker, splits = sorted(shared.items())[0]
+        raise CorpusError(
+            f"{len(shared)} speaker(s) are in more than one split, e.g. {speaker!r} in "
+            f"{sorted(splits)}: the test would hear voices seen in training. Fix the partition, "
+            "or set split.speaker_disjoint: false to accept it"
+        )
 
 
 def _stratified_subset(clips: list[Clip], fraction: float, rng: random.Random) -> list[Clip]:

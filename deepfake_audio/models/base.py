@@ -11,6 +11,8 @@ from torch import nn
 
 from deepfake_audio.models.metrics import detection_metrics
 
+Batch = tuple[Any, torch.Tensor, torch.Tensor]  # (inputs, labels, indices into the split)
+
 
 class Detector(LightningModule):
     """Base detector: subclasses build ``self.network`` and may override :meth:`forward`.
@@ -37,8 +39,8 @@ class Detector(LightningModule):
     def forward(self, inputs: Any) -> torch.Tensor:
         return self.network(inputs).reshape(-1)
 
-    def _shared_step(self, batch: tuple[Any, torch.Tensor], stage: str) -> torch.Tensor:
-        inputs, labels = batch
+    def _shared_step(self, batch: Batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        inputs, labels = batch[0], batch[1]
         logits = self(inputs)
         loss = self.loss(logits, labels)
         metrics = getattr(self, f"{stage}_metrics")
@@ -46,18 +48,19 @@ class Detector(LightningModule):
         size = labels.numel()
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=stage != "train")
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
-        return loss
+        return loss, logits.detach()
 
-    def training_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._shared_step(batch, "train")
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")[0]
 
-    def validation_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+    def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return torch.sigmoid(self._shared_step(batch, "val")[1])
 
-    def test_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+    def test_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        """Returns the scores, for callbacks that break results down (per attack, ...)."""
+        return torch.sigmoid(self._shared_step(batch, "test")[1])
 
-    def predict_step(self, batch: tuple[Any, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return torch.sigmoid(self(batch[0]))
 
     def configure_optimizers(self) -> Any:

@@ -1,0 +1,207 @@
+"""On-disk cache of whole-utterance arrays (log-mel or waveform), built once in parallel.
+
+Building the cache is also the corpus's health check: every file is decoded once, and the ones
+that cannot be used are recorded with the reason instead of failing later inside a DataLoader.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from deepfake_audio.audio import SAMPLE_RATE, load_audio
+from deepfake_audio.features import LogMel, MelFeatures
+
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """``$DEEPFAKE_AUDIO_CACHE/arrays``, else ``~/.cache/deepfake-audio/arrays``."""
+    base = os.environ.get("DEEPFAKE_AUDIO_CACHE") or Path.home() / ".cache" / "deepfake-audio"
+    return Path(base) / "arrays"
+
+
+@dataclass(frozen=True)
+class LogMelExtractor:
+    """Whole-utterance log-mel ``[n_mels, frames]`` of a file, stored as float16."""
+
+    features: MelFeatures
+    dtype = np.float16
+
+    def settings(self) -> dict:
+        return {"kind": "logmel", **asdict(self.features)}
+
+    @cached_property
+    def front_end(self) -> LogMel:
+        return self.features.front_end()
+
+    def __call__(self, path: Path) -> np.ndarray:
+        wave = load_audio(path, self.features.sample_rate)
+        return self.front_end(wave).numpy().astype(self.dtype)
+
+    def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(stored.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class WaveformExtractor:
+    """Mono waveform at ``sample_rate``, stored as 16-bit integers (clipped to [-1, 1])."""
+
+    sample_rate: int = SAMPLE_RATE
+    dtype = np.int16
+
+    def settings(self) -> dict:
+        return {"kind": "waveform", "sample_rate": self.sample_rate}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        wave = load_audio(path, self.sample_rate).clamp(-1.0, 1.0)
+        return (wave * 32767.0).round().numpy().astype(self.dtype)
+
+    def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(stored.astype(np.float32) / 32767.0)
+
+
+Extractor = LogMelExtractor | WaveformExtractor
+
+
+def _safe_extract(
+    extractor: Callable[[Path], np.ndarray], path: Path
+) -> tuple[np.ndarray | None, str | None]:
+    torch.set_num_threads(1)
+    try:
+        return extractor(path), None
+    except Exception as error:  # any failure is reported per file, never raised in a worker
+        return None, str(error).removeprefix(f"{path}: ")
+
+
+def scan(
+    paths: Sequence[Path], extractor: Callable[[Path], np.ndarray], workers: int, desc: str
+) -> Iterator[tuple[np.ndarray | None, str | None]]:
+    """Apply ``extractor`` to every path in order, in ``workers`` processes, with a progress bar.
+
+    Yields ``(array, None)`` or ``(None, reason)`` per path.
+    """
+    jobs = [(extractor, path) for path in paths]
+    bar = tqdm(total=len(paths), desc=desc, unit="file", disable=len(paths) < 50)
+    if workers <= 0:
+        results: Iterator = (_safe_extract(*job) for job in jobs)
+        for result in results:
+            bar.update()
+            yield result
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            for result in pool.map(_safe_extract, *zip(*jobs, strict=True), chunksize=8):
+                bar.update()
+                yield result
+    bar.close()
+
+
+def _fingerprint(paths: Sequence[Path], settings: dict) -> str:
+    """Hash of the extractor settings and each file's path, size and modification time."""
+    digest = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True).encode())
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+class ArrayCache:
+    """Memory-mapped whole-utterance arrays of a file list, looked up by path.
+
+    Arrays are concatenated along their last (time) axis in one file; lookups return views.
+    ``unreadable`` maps each file that could not be used to the reason.
+    """
+
+    def __init__(self, folder: Path, extractor: Extractor) -> None:
+        self.folder = folder
+        self.extractor = extractor
+        meta = json.loads((folder / "meta.json").read_text())
+        self.rows = meta["rows"]
+        self.total = meta["total"]
+        paths = json.loads((folder / "paths.json").read_text())
+        offsets = np.load(folder / "offsets.npy")
+        self.slices = {
+            Path(p): (int(start), int(stop))
+            for p, start, stop in zip(paths, offsets[:-1], offsets[1:], strict=True)
+        }
+        with (folder / "unreadable.csv").open(newline="", encoding="utf-8") as handle:
+            self.unreadable = {Path(row["path"]): row["reason"] for row in csv.DictReader(handle)}
+        self._data: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_data": None}  # each worker maps the file itself
+
+    def _array(self) -> np.ndarray:
+        if self._data is None:
+            shape = (self.total, self.rows) if self.rows else (self.total,)
+            self._data = np.memmap(
+                self.folder / "data.bin", dtype=self.extractor.dtype, mode="r", shape=shape
+            )
+        return self._data
+
+    def __contains__(self, path: Path) -> bool:
+        return path in self.slices
+
+    def __getitem__(self, path: Path) -> torch.Tensor:
+        start, stop = self.slices[path]
+        stored = self._array()[start:stop]
+        return self.extractor.to_tensor(np.ascontiguousarray(stored.T))
+
+    @classmethod
+    def build_or_open(
+        cls, paths: Sequence[Path], extractor: Extractor, cache_dir: Path, workers: int
+    ) -> ArrayCache:
+        """Open the cache of exactly these files and settings, building it first if needed."""
+        settings = extractor.settings()
+        folder = cache_dir / f"{settings['kind']}-{_fingerprint(paths, settings)}"
+        if not (folder / "meta.json").is_file():
+            cls._build(folder, paths, extractor, workers)
+        return cls(folder, extractor)
+
+    @staticmethod
+    def _build(folder: Path, paths: Sequence[Path], extractor: Extractor, workers: int) -> None:
+        """Write into a temporary sibling and rename it into place: a killed build leaves
+        nothing that looks complete, and racing builders both end with a valid cache."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            kept, offsets, unreadable, rows = [], [0], [], 0
+            with (staging / "data.bin").open("wb") as data:
+                results = scan(paths, extractor, workers, desc=f"caching {folder.name}")
+                for path, (array, reason) in zip(paths, results, strict=True):
+                    if array is None:
+                        unreadable.append((str(path), reason))
+                        continue
+                    rows = array.shape[0] if array.ndim == 2 else 0
+                    data.write(np.ascontiguousarray(array.T).tobytes())
+                    kept.append(str(path))
+                    offsets.append(offsets[-1] + array.shape[-1])
+            np.save(staging / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+            (staging / "paths.json").write_text(json.dumps(kept))
+            with (staging / "unreadable.csv").open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["path", "reason"])
+                writer.writerows(unreadable)
+            meta = {"rows": rows, "total": offsets[-1], "settings": extractor.settings()}
+            (staging / "meta.json").write_text(json.dumps(meta))  # written last: marks complete
+            try:
+                staging.rename(folder)
+            except OSError:
+                if not (folder / "meta.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""What a corpus holds and what could not be used: printed by `deepfake data check`, written
+into every run's log folder."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_audio.audio import load_audio
+from deepfake_audio.data.cache import scan
+from deepfake_audio.data.corpus import SPLITS, Clip
+
+LABEL_NAMES = {1: "bona-fide", 0: "spoof"}
+
+
+@dataclass(frozen=True)
+class _Decodable:
+    """Decode a file only to prove that it can be used."""
+
+    sample_rate: int
+
+    def __call__(self, path: Path) -> np.ndarray:
+        load_audio(path, self.sample_rate)
+        return np.empty(0)
+
+
+@dataclass
+class DataReport:
+    """The split clips of a corpus and the files left out, with the reason for each."""
+
+    root: Path
+    clips: list[Clip]
+    unreadable: dict[Path, str] = field(default_factory=dict)
+
+    @staticmethod
+    def check_files(clips: list[Clip], sample_rate: int, workers: int) -> dict[Path, str]:
+        """Decode every clip once; map each unusable file to the reason."""
+        paths = [clip.path for clip in clips]
+        results = scan(paths, _Decodable(sample_rate), workers, desc="checking audio")
+        return {path: reason for path, (_, reason) in zip(paths, results, strict=True) if reason}
+
+    def summary(self) -> str:
+        total = len(self.clips) + len(self.unreadable)
+        lines = [
+            f"corpus: {self.root}",
+            f"files: {total} found, {len(self.unreadable)} unreadable (left out), "
+            f"{len(self.clips)} used",
+            "",
+            f"{'split':<8}{'bona-fide':>10}{'spoof':>8}{'speakers':>10}",
+        ]
+        for split in SPLITS:
+            members = [clip for clip in self.clips if clip.split == split]
+            labels = Counter(clip.label for clip in members)
+            speakers = len({clip.speaker for clip in members if clip.speaker})
+            lines.append(f"{split:<8}{labels[1]:>10}{labels[0]:>8}{speakers or '-':>10}")
+        attacks = Counter(clip.attack for clip in self.clips if clip.attack)
+        if attacks:
+            lines += ["", "attacks: " + ", ".join(f"{a} ({n})" for a, n in sorted(attacks.items()))]
+        if self.unreadable:
+            lines += ["", "unreadable files:"]
+            lines += [f"  {path}: {reason}" for path, reason in sorted(self.unreadable.items())]
+        return "\n".join(lines)
+
+    def write(self, folder: Path) -> None:
+        """Write ``data_report.txt``, ``unreadable.csv`` and ``splits.csv`` into ``folder``.
+
+        ``splits.csv`` is itself a manifest: ``--data.root splits.csv`` reuses the split.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "data_report.txt").write_text(self.summary() + "\n", encoding="utf-8")
+        with (folder / "unreadable.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "reason"])
+            writer.writerows(sorted((str(p), reason) for p, reason in self.unreadable.items()))
+        with (folder / "splits.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "label", "speaker", "split", "attack"])
+            for clip in sorted(self.clips, key=lambda c: (SPLITS.index(c.split), str(c.path))):
+                row = [clip.path.resolve(), LABEL_NAMES[clip.label], clip.speaker, clip.split]
+                writer.writerow([*row, clip.attack])

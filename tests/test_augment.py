@@ -1,0 +1,105 @@
+"""Augmentations keep shape and finiteness, change the signal, and never touch labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from deepfake_audio.data import SequenceDataModule
+from deepfake_audio.data.augment import (
+    BandLimit,
+    Codec,
+    ConvolutiveNoise,
+    Gain,
+    ImpulsiveNoise,
+    SpecAugment,
+    WhiteNoise,
+)
+from deepfake_audio.features import MelFeatures
+
+WAVE_AUGMENTATIONS = [
+    WhiteNoise(p=1.0),
+    Gain(p=1.0),
+    ConvolutiveNoise(p=1.0),
+    ImpulsiveNoise(p=1.0),
+    BandLimit(p=1.0),
+    Codec(p=1.0),
+]
+
+
+def _speech_like(samples: int = 16_000) -> torch.Tensor:
+    t = torch.arange(samples) / 16_000
+    harmonics = sum(torch.sin(2 * torch.pi * 150 * k * t) / k for k in range(1, 30))
+    return 0.3 * harmonics * (1 + torch.sin(2 * torch.pi * 3 * t)) / 2
+
+
+@pytest.mark.parametrize("augment", WAVE_AUGMENTATIONS, ids=lambda a: type(a).__name__)
+def test_wave_augmentations_keep_shape_and_change_the_signal(augment):
+    torch.manual_seed(0)
+    wave = _speech_like()
+    out = augment(wave)
+    assert out.shape == wave.shape
+    assert torch.isfinite(out).all()
+    assert not torch.allclose(out, wave)
+
+
+@pytest.mark.parametrize("augment", WAVE_AUGMENTATIONS, ids=lambda a: type(a).__name__)
+def test_p_zero_is_the_identity(augment):
+    wave = _speech_like()
+    augment.p = 0.0
+    assert torch.equal(augment(wave), wave)
+    augment.p = 1.0
+
+
+def test_band_limit_removes_the_high_band():
+    torch.manual_seed(0)
+    noise = torch.randn(16_000)
+    out = BandLimit(rates=[8000], p=1.0)(noise)
+    spectrum = torch.fft.rfft(out).abs()
+    assert spectrum[5000:].mean() < 0.05 * spectrum[:3000].mean()  # bins are 1 Hz apart
+
+
+def test_gain_scales_by_the_drawn_decibels():
+    wave = _speech_like()
+    out = Gain(min_db=-6.0, max_db=-6.0, p=1.0)(wave)
+    assert torch.allclose(out, wave * 10 ** (-6 / 20))
+
+
+def test_spec_augment_masks_with_the_mean_and_keeps_shape():
+    torch.manual_seed(0)
+    logmel = torch.randn(40, 100)
+    out = SpecAugment(freq_masks=1, max_freq_width=40, time_masks=0, p=1.0)(logmel)
+    assert out.shape == logmel.shape
+    masked_rows = (out == logmel.mean()).all(dim=1)
+    assert masked_rows.sum() == (out != logmel).any(dim=1).sum()
+
+
+def test_p_must_be_a_probability():
+    with pytest.raises(ValueError, match="p must be in"):
+        WhiteNoise(p=1.5)
+
+
+def test_training_items_keep_their_labels_under_augmentation(tiny_corpus: Path):
+    everything = [*WAVE_AUGMENTATIONS, SpecAugment(p=1.0)]
+    dm = SequenceDataModule(
+        tiny_corpus,
+        features=MelFeatures(n_mels=20, frames=32),
+        augmentations=everything,
+        num_workers=0,
+    )
+    dm.setup("fit")
+    dataset = dm.train_dataloader().dataset
+    features = MelFeatures(n_mels=20, frames=32)
+    plain = SequenceDataModule(tiny_corpus, features=features, num_workers=0)
+    plain.setup("fit")
+    for index in range(len(dataset)):
+        inputs, label, position = dataset[index]
+        assert inputs.shape == (32, 20)
+        assert torch.isfinite(inputs).all()
+        assert position == index
+        assert label == dm.clips["train"][index].label == plain.clips["train"][index].label
+    # Evaluation is never augmented.
+    val = dm.val_dataloader().dataset
+    assert not val.wave_augmentations and not val.feature_augmentations
