@@ -12,8 +12,8 @@ from typing import Any
 warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
 
-from jsonargparse import ArgumentParser, lazy_instance  # noqa: E402
-from lightning.pytorch import Trainer  # noqa: E402
+from jsonargparse import ArgumentParser, Namespace, lazy_instance  # noqa: E402
+from lightning.pytorch import Callback, Trainer  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
@@ -69,20 +69,24 @@ class DeepfakeCLI(LightningCLI):
             "data.input_shape", "model.init_args.input_shape", apply_on="instantiate"
         )
 
+    def _section(self, config: Namespace) -> Namespace:
+        """The part of a config for the running subcommand (all of it when run=False)."""
+        return config[self.subcommand] if self.subcommand else config
+
     @property
     def experiment_name(self) -> str:
         """Log folder name: the stem of the last ``--config`` file, else the detector's class."""
-        config = self.config[self.subcommand]
+        config = self._section(self.config)
         if config.get("config"):
             return Path(str(config.config[-1])).stem
         return config.model.class_path.rsplit(".", 1)[-1].lower()
 
     @property
     def experiment_dir(self) -> Path:
-        return Path(self.config[self.subcommand].trainer.default_root_dir) / self.experiment_name
+        return Path(self._section(self.config).trainer.default_root_dir) / self.experiment_name
 
     def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand]
+        config = self._section(self.config)
         if "ckpt_path" not in config:
             return
         which = config.ckpt_path
@@ -108,7 +112,7 @@ class DeepfakeCLI(LightningCLI):
         return int(match.group(1)) if same_experiment and match else None
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        trainer_config = self.config_init[self.subcommand].trainer
+        trainer_config = self._section(self.config_init).trainer
         if trainer_config.get("logger") in (None, True):
             kwargs["logger"] = TensorBoardLogger(
                 save_dir=trainer_config.default_root_dir,
@@ -119,6 +123,11 @@ class DeepfakeCLI(LightningCLI):
         name = "config.yaml" if self.subcommand == "fit" else f"config-{self.subcommand}.yaml"
         self.save_config_kwargs["config_filename"] = name
         return super().instantiate_trainer(**kwargs)
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        if config.get("enable_checkpointing") is False:  # honour it: drop our checkpointing
+            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+        return super()._instantiate_trainer(config, callbacks)
 
 
 def check_data(args: list[str]) -> int:

@@ -57,6 +57,7 @@ def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
     assert f"{run_dir / 'checkpoints' / 'best.ckpt'}" in output
     for metric in ("test/acc", "test/f1", "test/tpr", "test/tnr", "test/eer", "test/auroc"):
         assert metric in output
+    assert "test/eer/griffinlim_mel" in output and "test/eer/lpc_pulse" in output
     # The test run logs beside the fit it evaluated, not into a new version.
     assert not (tmp_path / "lstm" / "version_1").exists()
     assert (run_dir / "config-test.yaml").is_file()
@@ -85,3 +86,52 @@ def test_ddp_with_two_cpu_processes_completes_a_tiny_fit(tiny_corpus: Path, tmp_
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "lstm" / "version_0" / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path, tmp_path: Path):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    quick = [
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=1",
+        "--trainer.limit_val_batches=1",
+    ]
+    for _ in range(2):
+        run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path), *quick])
+    first, second = (tmp_path / "lstm" / f"version_{n}" for n in (0, 1))
+    assert (first / "splits.csv").read_text() == (second / "splits.csv").read_text()
+    rows = (first / "splits.csv").read_text().splitlines()
+    assert rows[0] == "path,label,speaker,split,attack"
+    assert len(rows) == 1 + 24
+    assert "0 unreadable" in (first / "data_report.txt").read_text()
+    assert (first / "unreadable.csv").read_text().strip() == "path,reason"
+
+    run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path), *quick, "--data.seed=7"])
+    third = tmp_path / "lstm" / "version_2" / "splits.csv"
+    assert third.read_text() != (first / "splits.csv").read_text()
+
+
+def test_data_check_prints_the_report_and_fails_on_unreadable_files(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["data", "check", f"--data.root={tiny_corpus}", "--data.num_workers=0"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert "files: 24 found, 0 unreadable (left out), 24 used" in printed
+    assert "attacks: griffinlim_mel (6), lpc_pulse (6)" in printed
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "real").mkdir()
+    (corpus / "fake").mkdir()
+    for clip in sorted(tiny_corpus.glob("*.flac"))[:6]:
+        (corpus / "real" / clip.name).symlink_to(clip)
+    (corpus / "fake" / "broken.wav").write_text("not audio")
+    for clip in sorted(tiny_corpus.glob("*.flac"))[6:12]:
+        (corpus / "fake" / clip.name).symlink_to(clip)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["data", "check", f"--data.root={corpus}", "--data.num_workers=0"])
+    assert exit_info.value.code == 1
+    printed = capsys.readouterr().out
+    assert "1 unreadable (left out), 12 used" in printed
+    assert "broken.wav" in printed

@@ -1,0 +1,73 @@
+"""Share of a training epoch spent waiting for data, with a config's real DataModule.
+
+    python bench/data_wait.py [--config configs/resnet18.yaml] [--root DIR] [--batches N]
+
+Trains for N batches (the data cache is built first and not timed) and prints the time between
+the end of one training step and the start of the next (the loader's turn) as a share of
+the whole. Run it on an otherwise idle machine: other load inflates both parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from lightning.pytorch import Callback
+
+from deepfake_audio.cli import DeepfakeCLI
+
+
+class StepTimer(Callback):
+    """Records when each training batch starts and ends."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+
+    def on_train_batch_start(self, *args) -> None:
+        self.starts.append(time.perf_counter())
+
+    def on_train_batch_end(self, *args) -> None:
+        self.ends.append(time.perf_counter())
+
+    def wait_share(self) -> tuple[float, float]:
+        """(seconds waiting for data, seconds in total), from the end of the first step."""
+        waits = [start - end for start, end in zip(self.starts[1:], self.ends[:-1], strict=True)]
+        return sum(waits), self.ends[-1] - self.ends[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/resnet18.yaml")
+    parser.add_argument("--root", type=Path, default=None, help="corpus (default: demo set)")
+    parser.add_argument("--batches", type=int, default=20)
+    args = parser.parse_args()
+    root = [f"--data.root={args.root}"] if args.root else []
+    cli = DeepfakeCLI(
+        args=[
+            f"--config={args.config}",
+            *root,
+            "--trainer.max_epochs=1",
+            f"--trainer.limit_train_batches={args.batches}",
+            "--trainer.limit_val_batches=0",
+            "--trainer.logger=false",
+            "--trainer.enable_checkpointing=false",
+            "--trainer.enable_progress_bar=false",
+            "--trainer.enable_model_summary=false",
+        ],
+        run=False,
+    )
+    timer = StepTimer()
+    cli.trainer.callbacks.append(timer)
+    cli.datamodule.prepare_data()
+    cli.trainer.fit(cli.model, cli.datamodule)
+    waiting, total = timer.wait_share()
+    steps = len(timer.ends) - 1
+    print(f"\nconfig: {args.config}  corpus: {args.root or 'demo set'}  timed steps: {steps}")
+    print(f"time per step: {total / steps:.3f} s   waiting for data: {waiting / steps:.3f} s")
+    print(f"share of training time spent waiting for data: {100 * waiting / total:.1f}%")
+
+
+if __name__ == "__main__":
+    main()
