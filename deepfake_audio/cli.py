@@ -19,7 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa:
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
 from deepfake_audio.data import AudioDataModule, MelImageDataModule  # noqa: E402
-from deepfake_audio.evaluate import AttackBreakdown  # noqa: E402
+from deepfake_audio.evaluate import TestReport  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
 
 BEST, LAST = "best", "last"
@@ -49,7 +49,7 @@ class DeepfakeCLI(LightningCLI):
             seed_everything_default=42,
             auto_configure_optimizers=False,
             save_config_kwargs={"overwrite": True},
-            trainer_defaults={"callbacks": [AttackBreakdown()]},
+            trainer_defaults={"callbacks": [TestReport()]},
             args=args,
             run=run,
         )

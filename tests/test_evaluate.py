@@ -1,35 +1,63 @@
-"""Per-attack EER: each attack's spoofs against the whole bona fide pool."""
+"""Test-time report: score files match the model's outputs; the validation EER threshold is
+stored in the checkpoint and reused at test time."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import CONFIGS, run_cli, small_run_args
 
-from deepfake_audio.data.corpus import Clip
-from deepfake_audio.evaluate.breakdown import _first_occurrence, eer_per_attack
-
-
-def test_eer_per_attack_uses_every_bona_fide_clip():
-    clips = [Clip(Path(f"b{i}"), 1) for i in range(4)]
-    clips += [Clip(Path(f"x{i}"), 0, attack="easy") for i in range(2)]
-    clips += [Clip(Path(f"y{i}"), 0, attack="hard") for i in range(2)]
-    bona_fide = [0.9, 0.8, 0.7, 0.4]
-    scores = torch.tensor([*bona_fide, 0.1, 0.2, 0.85, 0.3])
-    results = eer_per_attack(clips, scores)
-    assert set(results) == {"easy", "hard"}
-    assert results["easy"] == pytest.approx(0.0)
-    # "hard": one of two spoofs (0.85) outranks three of four bona fide; EER lies between.
-    assert 0.25 <= results["hard"] <= 0.5
-
-
-def test_clips_without_attacks_give_no_breakdown():
-    clips = [Clip(Path("a"), 1), Clip(Path("b"), 0)]
-    assert eer_per_attack(clips, torch.tensor([0.9, 0.1])) == {}
+from deepfake_audio.data import SequenceDataModule
+from deepfake_audio.evaluate.report import _first_occurrence
+from deepfake_audio.evaluate.scores import det_curve, read_scores
+from deepfake_audio.features import MelFeatures
+from deepfake_audio.models import LSTMDetector
 
 
 def test_padded_duplicates_count_once():
     unique, first = _first_occurrence(torch.tensor([3, 1, 3, 2, 1]))
     assert unique.tolist() == [1, 2, 3]
     assert first.tolist() == [1, 3, 0]
+
+
+def _scores(model: LSTMDetector, dataset) -> dict[str, float]:
+    with torch.no_grad():
+        return {
+            str(dataset.clips[i].path): float(torch.sigmoid(model(dataset[i][0].unsqueeze(0))))
+            for i in range(len(dataset))
+        }
+
+
+def test_score_files_and_threshold_round_trip(tiny_corpus: Path, tmp_path: Path):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    args = [*small_run_args(tiny_corpus, tmp_path, batch_size=4)]
+    run_cli(["fit", config, *args, "--trainer.max_epochs=2"])
+    run_dir = tmp_path / "lstm" / "version_0"
+    checkpoint = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    stored = float(checkpoint["state_dict"]["threshold"])
+
+    model = LSTMDetector.load_from_checkpoint(run_dir / "checkpoints" / "best.ckpt").eval()
+    assert float(model.threshold) == stored
+    dm = SequenceDataModule(tiny_corpus, features=MelFeatures(n_mels=128, frames=64), num_workers=0)
+    dm.setup("fit")
+    val = _scores(model, dm.val_dataloader().dataset)
+    labels = torch.tensor([clip.label for clip in dm.clips["val"]])
+    far, frr, thresholds = det_curve(torch.tensor(list(val.values())).numpy(), labels.numpy())
+    at_stored = int((abs(thresholds - stored)).argmin())
+    assert thresholds[at_stored] == pytest.approx(stored, abs=1e-6)  # a val score is the cut
+    assert abs(far[at_stored] - frr[at_stored]) == pytest.approx(abs(far - frr).min())
+
+    run_cli(["test", config, *args])
+    written = {clip.file: clip for clip in read_scores(run_dir / "scores.csv")}
+    expected = _scores(model, dm.test_dataloader().dataset)
+    assert set(written) == set(expected)
+    for file, score in expected.items():
+        assert written[file].score == pytest.approx(score, abs=1e-5)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["at_val_eer_threshold"]["threshold"] == pytest.approx(stored)
+    assert metrics["clips"] == len(expected)
+    assert metrics["eer_ci95"][0] <= metrics["eer"] <= metrics["eer_ci95"][1]
+    assert len((run_dir / "scores.txt").read_text().splitlines()) == len(expected)

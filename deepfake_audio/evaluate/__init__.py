@@ -1,5 +1,5 @@
-"""Evaluation beyond the per-stage metrics: breakdowns of test results."""
+"""Evaluation beyond the per-stage metrics: score files, thresholds, breakdowns, comparisons."""
 
-from deepfake_audio.evaluate.breakdown import AttackBreakdown
+from deepfake_audio.evaluate.report import TestReport
 
-__all__ = ["AttackBreakdown"]
+__all__ = ["TestReport"]

@@ -8,6 +8,7 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
+from torchmetrics.classification import BinaryROC
 
 from deepfake_audio.models.metrics import detection_metrics
 
@@ -35,6 +36,10 @@ class Detector(LightningModule):
         self.train_metrics = detection_metrics("train/")
         self.val_metrics = detection_metrics("val/")
         self.test_metrics = detection_metrics("test/")
+        self.val_roc = BinaryROC()
+        # The threshold at the validation EER of the last validation: saved with every
+        # checkpoint, so detection and serving reuse the one chosen on held-out data.
+        self.register_buffer("threshold", torch.tensor(0.5))
 
     def forward(self, inputs: Any) -> torch.Tensor:
         return self.network(inputs).reshape(-1)
@@ -54,7 +59,18 @@ class Detector(LightningModule):
         return self._shared_step(batch, "train")[0]
 
     def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return torch.sigmoid(self._shared_step(batch, "val")[1])
+        scores = torch.sigmoid(self._shared_step(batch, "val")[1])
+        self.val_roc.update(scores, batch[1].int())
+        return scores
+
+    def on_validation_epoch_end(self) -> None:
+        false_accept, true_accept, thresholds = self.val_roc.compute()
+        self.val_roc.reset()
+        if self.trainer.sanity_checking or false_accept.numel() < 2:
+            return
+        index = torch.argmin(((1 - true_accept) - false_accept).abs())
+        self.threshold.fill_(float(thresholds[index].clamp(0.0, 1.0)))
+        self.log("val/eer_threshold", self.threshold)
 
     def test_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         """Returns the scores, for callbacks that break results down (per attack, ...)."""
@@ -62,6 +78,10 @@ class Detector(LightningModule):
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return torch.sigmoid(self(batch[0]))
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Checkpoints written before thresholds were stored fall back to 0.5.
+        checkpoint["state_dict"].setdefault("threshold", torch.tensor(0.5))
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer(self.parameters())

@@ -1,0 +1,137 @@
+"""Test-time report: score files, metrics.json and breakdowns, written beside the checkpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import soundfile as sf
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from deepfake_audio.data.corpus import Clip
+from deepfake_audio.evaluate.scores import (
+    ScoredClip,
+    auroc,
+    bootstrap_eer,
+    eer_by,
+    eer_by_duration,
+    eer_per_attack,
+    eer_threshold,
+    metrics_at,
+    write_scores,
+)
+
+
+def gather_unique(
+    pl_module: LightningModule, scores: torch.Tensor, indices: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All ranks' scores and clip indices, each clip once (the distributed sampler pads)."""
+    if pl_module.trainer.world_size > 1:
+        scores = pl_module.all_gather(scores).reshape(-1)
+        indices = pl_module.all_gather(indices).reshape(-1)
+    unique, first = _first_occurrence(indices)
+    return scores[first], unique
+
+
+def _first_occurrence(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    unique, inverse = torch.unique(values, return_inverse=True)
+    positions = torch.arange(values.numel(), device=values.device)
+    first = torch.full_like(unique, values.numel()).scatter_reduce(0, inverse, positions, "amin")
+    return unique, first
+
+
+def _duration(path: Path) -> float | None:
+    try:
+        return sf.info(str(path)).duration
+    except Exception:  # the clip was readable when cached; a vanished header is not fatal here
+        return None
+
+
+def summarise(clips: list[ScoredClip], val_threshold: float, resamples: int = 1000) -> dict:
+    """Everything ``metrics.json`` holds about one scored test set."""
+    scores = [clip.score for clip in clips]
+    labels = [clip.label for clip in clips]
+    eer, threshold = eer_threshold(scores, labels)
+    low, high = bootstrap_eer(scores, labels, resamples=resamples)
+    return {
+        "clips": len(clips),
+        "bona_fide": sum(labels),
+        "spoof": len(labels) - sum(labels),
+        "eer": eer,
+        "eer_ci95": [low, high],
+        "eer_threshold": threshold,
+        "auroc": auroc(scores, labels),
+        "at_0.5": metrics_at(scores, labels, 0.5),
+        "at_val_eer_threshold": metrics_at(scores, labels, val_threshold),
+        "per_attack": eer_per_attack(clips),
+        "per_speaker": eer_by(clips, "speaker"),
+        "per_duration": eer_by_duration(clips),
+    }
+
+
+class TestReport(Callback):
+    """Writes ``scores.csv``, ``scores.txt`` and ``metrics.json`` into the run's log folder after
+    ``deepfake test``, and logs ``test/eer/<attack>``, the EER's 95% bootstrap interval and
+    the metrics at the validation EER threshold stored in the checkpoint."""
+
+    def __init__(self, resamples: int = 1000) -> None:
+        self.resamples = resamples
+
+    def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.scores: list[torch.Tensor] = []
+        self.indices: list[torch.Tensor] = []
+        self.started = time.perf_counter()
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: torch.Tensor,
+        batch: tuple,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        self.scores.append(outputs.detach().float())
+        self.indices.append(batch[2])
+
+    def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        clips: list[Clip] | None = getattr(trainer.datamodule, "clips", {}).get("test")
+        if not clips or not self.scores:
+            return
+        elapsed = time.perf_counter() - self.started
+        scores, indices = gather_unique(pl_module, torch.cat(self.scores), torch.cat(self.indices))
+        scored = [
+            ScoredClip(
+                file=str(clips[i].path),
+                label=clips[i].label,
+                score=float(score),
+                speaker=clips[i].speaker,
+                attack=clips[i].attack,
+                duration=_duration(clips[i].path),
+            )
+            for i, score in zip(indices.tolist(), scores.cpu().tolist(), strict=True)
+        ]
+        val_threshold = float(getattr(pl_module, "threshold", 0.5))
+        summary = summarise(scored, val_threshold, self.resamples)
+        summary["parameters"] = sum(p.numel() for p in pl_module.parameters())
+        summary["test_clips_per_second"] = len(scored) / elapsed
+        at_val = summary["at_val_eer_threshold"]
+        logged = {
+            "test/eer_ci95_low": summary["eer_ci95"][0],
+            "test/eer_ci95_high": summary["eer_ci95"][1],
+            "test/val_eer_threshold": val_threshold,
+            **{f"test/at_val_threshold/{k}": at_val[k] for k in ("acc", "f1", "tpr", "tnr")},
+            **{f"test/eer/{name}": group["eer"] for name, group in summary["per_attack"].items()},
+        }
+        for name, value in logged.items():
+            pl_module.log(name, value, rank_zero_only=True)
+        log_dir = trainer.log_dir  # a collective call under DDP: every rank asks
+        if trainer.is_global_zero and log_dir:
+            folder = Path(log_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_scores(scored, folder)
+            summary["checkpoint"] = trainer.ckpt_path
+            text = json.dumps(summary, indent=2, default=str)
+            (folder / "metrics.json").write_text(text + "\n", encoding="utf-8")
