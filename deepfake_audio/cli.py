@@ -19,7 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa:
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
 from deepfake_audio.data import AudioDataModule, MelImageDataModule  # noqa: E402
-from deepfake_audio.evaluate import TestReport  # noqa: E402
+from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
 
 BEST, LAST = "best", "last"
@@ -49,7 +49,7 @@ class DeepfakeCLI(LightningCLI):
             seed_everything_default=42,
             auto_configure_optimizers=False,
             save_config_kwargs={"overwrite": True},
-            trainer_defaults={"callbacks": [TestReport()]},
+            trainer_defaults={"callbacks": [TestReport(), ValidationFigures()]},
             args=args,
             run=run,
         )
@@ -153,6 +153,14 @@ def main(args: list[str] | None = None) -> None:
     argv = sys.argv[1:] if args is None else args
     if argv[:2] == ["data", "check"]:
         raise SystemExit(check_data(argv[2:]))
+    if argv[:1] == ["compare"]:
+        from deepfake_audio.evaluate.compare import main as compare
+
+        raise SystemExit(compare(argv[1:]))
+    if argv[:1] == ["eda"]:
+        from deepfake_audio.evaluate.eda import main as eda
+
+        raise SystemExit(eda(argv[1:]))
     DeepfakeCLI(args=args)
 
 

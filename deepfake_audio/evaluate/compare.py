@@ -1,0 +1,159 @@
+"""``deepfake compare``: train configs (or collect finished runs) and tabulate and plot them.
+
+    deepfake compare --configs configs/resnet18.yaml configs/lstm.yaml --seeds 3 -- --data.root D
+    deepfake compare --runs lightning_logs/resnet18/version_0 lightning_logs/lstm/version_2
+
+Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
+``score_histograms.png``. Runs of the same experiment (config) are aggregated as mean ± std.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from deepfake_audio.evaluate.plots import confusion_figure, det_figure, histogram_figure, roc_figure
+from deepfake_audio.evaluate.scores import ScoredClip, read_scores
+
+COLUMNS = {  # results.csv column -> (how to read it from metrics.json, shown as a percentage)
+    "accuracy": (lambda m: m["at_0.5"]["acc"], True),
+    "f1": (lambda m: m["at_0.5"]["f1"], True),
+    "tpr": (lambda m: m["at_0.5"]["tpr"], True),
+    "tnr": (lambda m: m["at_0.5"]["tnr"], True),
+    "eer": (lambda m: m["eer"], True),
+    "auroc": (lambda m: m["auroc"], False),
+    "parameters": (lambda m: m["parameters"], False),
+    "clips_per_second": (lambda m: m["test_clips_per_second"], False),
+}
+HEADERS = ["Accuracy", "F1", "TPR", "TNR", "EER", "AUROC", "Parameters", "Inference clips/s"]
+
+
+def run_folder(path: Path) -> Path:
+    """The run folder of a run folder or of a checkpoint inside it; it must hold a test report."""
+    folder = path.parent.parent if path.suffix == ".ckpt" else path
+    if not (folder / "metrics.json").is_file():
+        raise SystemExit(
+            f"deepfake compare: {folder} has no metrics.json; run `deepfake test` on it first"
+        )
+    return folder
+
+
+def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
+    """Fit ``config`` with one seed, test its best checkpoint; return the run folder."""
+    from deepfake_audio.cli import DeepfakeCLI  # Lightning only when training
+
+    fitted = DeepfakeCLI(args=["fit", f"--config={config}", f"--seed_everything={seed}", *extra])
+    folder = Path(fitted.trainer.log_dir)
+    checkpoint = folder / "checkpoints" / "best.ckpt"
+    DeepfakeCLI(args=["test", f"--config={config}", f"--ckpt_path={checkpoint}", *extra])
+    return folder
+
+
+def _describe(folder: Path) -> str:
+    config_file = folder / "config.yaml"
+    if not config_file.is_file():
+        return "?"
+    config = yaml.safe_load(config_file.read_text())
+    data = config.get("data", {})
+    root = data.get("init_args", {}).get("root") or "built-in demo set"
+    return f"{data.get('class_path', '?').rsplit('.', 1)[-1]} on {root}"
+
+
+def _cell(values: list[float], percent: bool) -> str:
+    scale = 100 if percent else 1
+    mean = statistics.fmean(values) * scale
+    digits = 1 if percent else (3 if abs(mean) < 10 else 0)
+    text = f"{mean:,.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {statistics.stdev(values) * scale:,.{digits}f}"
+    return text + ("%" if percent else "")
+
+
+def write_results(groups: dict[str, list[Path]], out: Path) -> None:
+    """Tables and figures of the grouped runs into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = {
+        name: [json.loads((f / "metrics.json").read_text()) for f in folders]
+        for name, folders in groups.items()
+    }
+    with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "run", *COLUMNS])
+        for name, folders in groups.items():
+            for folder, values in zip(folders, metrics[name], strict=True):
+                writer.writerow([name, folder, *(read(values) for read, _ in COLUMNS.values())])
+
+    lines = [
+        "| Model | Runs | " + " | ".join(HEADERS) + " |",
+        "|---" * (len(HEADERS) + 2) + "|",
+    ]
+    for name, runs in metrics.items():
+        cells = [_cell([read(m) for m in runs], percent) for read, percent in COLUMNS.values()]
+        if len(runs) == 1:
+            low, high = runs[0]["eer_ci95"]
+            cells[4] += f" [{100 * low:.1f}, {100 * high:.1f}]"
+        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    first = next(iter(groups.values()))[0]
+    notes = [
+        "",
+        f"Data: {_describe(first)}; the test split of each run "
+        f"({next(iter(metrics.values()))[0]['clips']} clips).",
+        "Accuracy, F1, TPR (bona fide recall) and TNR (spoof recall) at threshold 0.5; "
+        "EER with its 95% bootstrap interval for single runs, mean ± std over runs otherwise.",
+        "Inference clips/s: test clips per second of the whole test loop (data included), "
+        "on the machine that ran it.",
+        "",
+        "Runs: " + ", ".join(str(f) for folders in groups.values() for f in folders),
+    ]
+    (out / "results.md").write_text("\n".join(lines + notes) + "\n", encoding="utf-8")
+
+    scored: dict[str, list[ScoredClip]] = {
+        name: read_scores(folders[0] / "scores.csv") for name, folders in groups.items()
+    }
+    figures = {
+        "roc.png": roc_figure(scored),
+        "det.png": det_figure(scored),
+        "confusion.png": confusion_figure(scored, 0.5),
+        "score_histograms.png": histogram_figure(scored),
+    }
+    for file, figure in figures.items():
+        figure.savefig(out / file, dpi=120)
+
+
+def main(args: list[str]) -> int:
+    split = args.index("--") if "--" in args else len(args)
+    own, extra = args[:split], args[split + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="deepfake compare",
+        description="Compare detectors: train configs or collect finished runs; write results "
+        "tables and ROC/DET/confusion/histogram plots. Arguments after -- go to every fit/test.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--configs", nargs="+", type=Path, help="configs to train and test")
+    source.add_argument("--runs", nargs="+", type=Path, help="run folders or checkpoints")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per config (42, 43, ...)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
+    )
+    options = parser.parse_args(own)
+    groups: dict[str, list[Path]] = defaultdict(list)
+    if options.configs:
+        for config in options.configs:
+            for seed in range(42, 42 + options.seeds):
+                groups[config.stem].append(train_and_test(config, seed, extra))
+    else:
+        for path in options.runs:
+            folder = run_folder(path)
+            groups[folder.parent.name].append(folder)
+    out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
+    write_results(dict(groups), out)
+    print((out / "results.md").read_text())
+    print(f"written to {out}")
+    return 0
