@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}
@@ -201,6 +201,8 @@ def index_corpus(root: Path, format: str = "auto") -> list[Clip]:
     if format not in FORMATS:
         raise CorpusError(f"unknown corpus format {format!r}; choose one of {FORMATS}")
     clips = _INDEXERS[detect_format(root) if format == "auto" else format](root)
+    # Only spoofs have an attack, whatever a bona fide row's generator column says.
+    clips = [replace(c, attack=None) if c.label != SPOOF else c for c in clips]
     repeated = [path for path, count in Counter(c.path for c in clips).items() if count > 1]
     if repeated:
         raise CorpusError(f"{root}: {len(repeated)} file(s) listed twice, e.g. {repeated[0]}")

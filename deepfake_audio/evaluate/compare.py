@@ -22,15 +22,15 @@ import yaml
 from deepfake_audio.evaluate.plots import confusion_figure, det_figure, histogram_figure, roc_figure
 from deepfake_audio.evaluate.scores import ScoredClip, read_scores
 
-COLUMNS = {  # results.csv column -> (how to read it from metrics.json, shown as a percentage)
-    "accuracy": (lambda m: m["at_0.5"]["acc"], True),
-    "f1": (lambda m: m["at_0.5"]["f1"], True),
-    "tpr": (lambda m: m["at_0.5"]["tpr"], True),
-    "tnr": (lambda m: m["at_0.5"]["tnr"], True),
-    "eer": (lambda m: m["eer"], True),
-    "auroc": (lambda m: m["auroc"], False),
-    "parameters": (lambda m: m["parameters"], False),
-    "clips_per_second": (lambda m: m["test_clips_per_second"], False),
+COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to show it)
+    "accuracy": (lambda m: m["at_0.5"]["acc"], "percent"),
+    "f1": (lambda m: m["at_0.5"]["f1"], "percent"),
+    "tpr": (lambda m: m["at_0.5"]["tpr"], "percent"),
+    "tnr": (lambda m: m["at_0.5"]["tnr"], "percent"),
+    "eer": (lambda m: m["eer"], "percent"),
+    "auroc": (lambda m: m["auroc"], "ratio"),
+    "parameters": (lambda m: m["parameters"], "count"),
+    "clips_per_second": (lambda m: m["test_clips_per_second"], "rate"),
 }
 HEADERS = ["Accuracy", "F1", "TPR", "TNR", "EER", "AUROC", "Parameters", "Inference clips/s"]
 
@@ -56,24 +56,24 @@ def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
     return folder
 
 
-def _describe(folder: Path) -> str:
+def _corpus(folder: Path) -> str:
+    """The corpus a run was trained and tested on, from its saved config."""
     config_file = folder / "config.yaml"
     if not config_file.is_file():
-        return "?"
-    config = yaml.safe_load(config_file.read_text())
-    data = config.get("data", {})
-    root = data.get("init_args", {}).get("root") or "built-in demo set"
-    return f"{data.get('class_path', '?').rsplit('.', 1)[-1]} on {root}"
+        return "unknown (no config.yaml in the run)"
+    data = yaml.safe_load(config_file.read_text()).get("data", {}).get("init_args", {})
+    return str(data.get("root") or "the built-in demo set")
 
 
-def _cell(values: list[float], percent: bool) -> str:
-    scale = 100 if percent else 1
-    mean = statistics.fmean(values) * scale
-    digits = 1 if percent else (3 if abs(mean) < 10 else 0)
-    text = f"{mean:,.{digits}f}"
+def _cell(values: list[float], kind: str) -> str:
+    """Mean (± standard deviation over runs) as a percentage, ratio, count or rate."""
+    if kind == "count":
+        return f"{statistics.fmean(values):,.0f}"
+    scale, digits, unit = {"percent": (100, 1, "%"), "ratio": (1, 3, ""), "rate": (1, 0, "")}[kind]
+    text = f"{statistics.fmean(values) * scale:,.{digits}f}"
     if len(values) > 1:
         text += f" ± {statistics.stdev(values) * scale:,.{digits}f}"
-    return text + ("%" if percent else "")
+    return text + unit
 
 
 def write_results(groups: dict[str, list[Path]], out: Path) -> None:
@@ -95,7 +95,7 @@ def write_results(groups: dict[str, list[Path]], out: Path) -> None:
         "|---" * (len(HEADERS) + 2) + "|",
     ]
     for name, runs in metrics.items():
-        cells = [_cell([read(m) for m in runs], percent) for read, percent in COLUMNS.values()]
+        cells = [_cell([read(m) for m in runs], kind) for read, kind in COLUMNS.values()]
         if len(runs) == 1:
             low, high = runs[0]["eer_ci95"]
             cells[4] += f" [{100 * low:.1f}, {100 * high:.1f}]"
@@ -103,7 +103,7 @@ def write_results(groups: dict[str, list[Path]], out: Path) -> None:
     first = next(iter(groups.values()))[0]
     notes = [
         "",
-        f"Data: {_describe(first)}; the test split of each run "
+        f"Data: {_corpus(first)}; the test split of each run "
         f"({next(iter(metrics.values()))[0]['clips']} clips).",
         "Accuracy, F1, TPR (bona fide recall) and TNR (spoof recall) at threshold 0.5; "
         "EER with its 95% bootstrap interval for single runs, mean ± std over runs otherwise.",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 import torch
@@ -40,6 +42,17 @@ def _first_occurrence(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     positions = torch.arange(values.numel(), device=values.device)
     first = torch.full_like(unique, values.numel()).scatter_reduce(0, inverse, positions, "amin")
     return unique, first
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``null`` and paths as text: strict JSON."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value) if isinstance(value, Path) else value
 
 
 def _duration(path: Path) -> float | None:
@@ -133,5 +146,5 @@ class TestReport(Callback):
             folder.mkdir(parents=True, exist_ok=True)
             write_scores(scored, folder)
             summary["checkpoint"] = trainer.ckpt_path
-            text = json.dumps(summary, indent=2, default=str)
+            text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
             (folder / "metrics.json").write_text(text + "\n", encoding="utf-8")
