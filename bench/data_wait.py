@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lightning.pytorch import Callback
 
-from deepfake_audio.cli import DeepfakeCLI
+from deepfake_audio.lightning_cli import DeepfakeCLI
 
 
 class StepTimer(Callback):

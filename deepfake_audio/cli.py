@@ -1,167 +1,51 @@
-"""The ``deepfake`` command: a LightningCLI where any config picks any detector and DataModule."""
+"""The ``deepfake`` command: a thin front that imports only what the chosen subcommand needs.
+
+Training subcommands go to the LightningCLI (:mod:`deepfake_audio.lightning_cli`); the others
+are plain programs that start without Lightning.
+"""
 
 from __future__ import annotations
 
-import re
 import sys
-import warnings
-from pathlib import Path
-from typing import Any
+from importlib import import_module
 
-# Third-party deprecation noise that users cannot act on.
-warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
-warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+LIGHTNING = ("fit", "validate", "test", "predict")
+COMMANDS = {  # words -> (module with main(args) -> int, what it does)
+    ("data", "check"): ("deepfake_audio.data.check", "check a corpus: layout, split, bad files"),
+    ("eda",): ("deepfake_audio.evaluate.eda", "explore a corpus: durations, levels, spectra"),
+    ("compare",): ("deepfake_audio.evaluate.compare", "train or collect runs; tables and plots"),
+    ("detect",): ("deepfake_audio.serve.detect", "score audio files and folders with a model"),
+    ("export",): ("deepfake_audio.serve.export", "write a self-contained model package"),
+}
 
-from jsonargparse import ArgumentParser, Namespace, lazy_instance  # noqa: E402
-from lightning.pytorch import Callback, Trainer  # noqa: E402
-from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
-from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
+USAGE = """usage: deepfake SUBCOMMAND [options]   (deepfake SUBCOMMAND --help for its options)
 
-from deepfake_audio.data import AudioDataModule, MelImageDataModule  # noqa: E402
-from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
-from deepfake_audio.models import Detector  # noqa: E402
+Train and evaluate (LightningCLI, configs in configs/):
+  fit        train a detector              deepfake fit --config configs/resnet18.yaml
+  validate   validate a checkpoint
+  test       test a checkpoint (default: the best of the latest fit of the config)
+  predict    score the test split
 
-BEST, LAST = "best", "last"
-
-
-def find_checkpoint(experiment_dir: Path, which: str = BEST) -> Path | None:
-    """The ``best``/``last`` checkpoint of the newest run (``version_N``) that has one."""
-    found = experiment_dir.glob(f"version_*/checkpoints/{which}.ckpt")
-    by_version = {int(re.sub(r"\D", "", path.parts[-3])): path for path in found}
-    return by_version[max(by_version)] if by_version else None
-
-
-class DeepfakeCLI(LightningCLI):
-    """LightningCLI with best-checkpoint tracking on ``val/eer`` and one log folder per config.
-
-    ``--ckpt_path best|last`` (or none, for validate/test/predict) resolves to the newest fit
-    of the config.
-    """
-
-    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
-        self.log_version: int | None = None
-        super().__init__(
-            Detector,
-            AudioDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            seed_everything_default=42,
-            auto_configure_optimizers=False,
-            save_config_kwargs={"overwrite": True},
-            trainer_defaults={"callbacks": [TestReport(), ValidationFigures()]},
-            args=args,
-            run=run,
-        )
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults(
-            {
-                "checkpoint.monitor": "val/eer",
-                "checkpoint.mode": "min",
-                "checkpoint.filename": BEST,
-                "checkpoint.save_last": True,
-                "trainer.default_root_dir": "lightning_logs",
-            }
-        )
-        parser.link_arguments(
-            "data.input_shape", "model.init_args.input_shape", apply_on="instantiate"
-        )
-
-    def _section(self, config: Namespace) -> Namespace:
-        """The part of a config for the running subcommand (all of it when run=False)."""
-        return config[self.subcommand] if self.subcommand else config
-
-    @property
-    def experiment_name(self) -> str:
-        """Log folder name: the stem of the last ``--config`` file, else the detector's class."""
-        config = self._section(self.config)
-        if config.get("config"):
-            return Path(str(config.config[-1])).stem
-        return config.model.class_path.rsplit(".", 1)[-1].lower()
-
-    @property
-    def experiment_dir(self) -> Path:
-        return Path(self._section(self.config).trainer.default_root_dir) / self.experiment_name
-
-    def before_instantiate_classes(self) -> None:
-        config = self._section(self.config)
-        if "ckpt_path" not in config:
-            return
-        which = config.ckpt_path
-        if which is None and self.subcommand != "fit":
-            which = BEST
-        if which in (BEST, LAST):
-            checkpoint = find_checkpoint(self.experiment_dir, which)
-            if checkpoint is None:
-                raise SystemExit(
-                    f"deepfake {self.subcommand}: no {which}.ckpt under {self.experiment_dir}/"
-                    "version_*/checkpoints; run `deepfake fit` with this config first or pass "
-                    "--ckpt_path FILE"
-                )
-            config.ckpt_path = str(checkpoint)
-        if config.ckpt_path:
-            self.log_version = self._run_version(Path(config.ckpt_path))
-
-    def _run_version(self, checkpoint: Path) -> int | None:
-        """The version of this experiment a checkpoint belongs to, so results log beside it."""
-        run_dir = checkpoint.resolve().parent.parent
-        same_experiment = run_dir.parent == self.experiment_dir.resolve()
-        match = re.fullmatch(r"version_(\d+)", run_dir.name)
-        return int(match.group(1)) if same_experiment and match else None
-
-    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        trainer_config = self._section(self.config_init).trainer
-        if trainer_config.get("logger") in (None, True):
-            kwargs["logger"] = TensorBoardLogger(
-                save_dir=trainer_config.default_root_dir,
-                name=self.experiment_name,
-                version=self.log_version,
-                default_hp_metric=False,
-            )
-        name = "config.yaml" if self.subcommand == "fit" else f"config-{self.subcommand}.yaml"
-        self.save_config_kwargs["config_filename"] = name
-        return super().instantiate_trainer(**kwargs)
-
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
-        if config.get("enable_checkpointing") is False:  # honour it: drop our checkpointing
-            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
-        return super()._instantiate_trainer(config, callbacks)
-
-
-def check_data(args: list[str]) -> int:
-    """``deepfake data check``: index, decode and split a corpus; print what it holds and which
-    files cannot be used. Exit status 1 when some cannot."""
-    parser = ArgumentParser(
-        prog="deepfake data check",
-        description="Check a corpus without training: layout, labels, split, unreadable files.",
-    )
-    parser.add_subclass_arguments(
-        AudioDataModule, "data", default=lazy_instance(MelImageDataModule), required=False
-    )
-    config = parser.parse_args(args)
-    datamodule = parser.instantiate_classes(config).data
-    datamodule.prepare_data()
-    datamodule.setup()
-    print(datamodule.report.summary())
-    return 1 if datamodule.report.unreadable else 0
+Data, evaluation and use:
+{commands}
+"""
 
 
 def main(args: list[str] | None = None) -> None:
     """Console entry point."""
-    argv = sys.argv[1:] if args is None else args
-    if argv[:2] == ["data", "check"]:
-        raise SystemExit(check_data(argv[2:]))
-    if argv[:1] == ["compare"]:
-        from deepfake_audio.evaluate.compare import main as compare
+    argv = sys.argv[1:] if args is None else list(args)
+    for words, (module, _) in COMMANDS.items():
+        if tuple(argv[: len(words)]) == words:
+            raise SystemExit(import_module(module).main(argv[len(words) :]))
+    if argv[:1] and argv[0] in LIGHTNING or argv[:1] == ["--print_config"]:
+        from deepfake_audio.lightning_cli import DeepfakeCLI
 
-        raise SystemExit(compare(argv[1:]))
-    if argv[:1] == ["eda"]:
-        from deepfake_audio.evaluate.eda import main as eda
-
-        raise SystemExit(eda(argv[1:]))
-    DeepfakeCLI(args=args)
+        DeepfakeCLI(args=argv)
+        return
+    listing = "\n".join(f"  {' '.join(w):<10} {text}" for w, (_, text) in COMMANDS.items())
+    print(USAGE.format(commands=listing))
+    if argv and argv[0] not in ("-h", "--help"):
+        raise SystemExit(f"deepfake: unknown subcommand {argv[0]!r}")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,13 @@ def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:
     mean = logmel.mean(dim=(-2, -1), keepdim=True)
     std = logmel.std(dim=(-2, -1), keepdim=True)
     return (logmel - mean) / (std + 1e-5)
+
+
+def as_image(features: torch.Tensor, channels: int) -> torch.Tensor:
+    """``[..., n_mels, frames]`` as an image ``[..., channels, n_mels, frames]`` (repeated)."""
+    return features.unsqueeze(-3).expand(*features.shape[:-2], channels, *features.shape[-2:])
+
+
+def as_frames(features: torch.Tensor) -> torch.Tensor:
+    """``[..., n_mels, frames]`` as a frame sequence ``[..., frames, n_mels]``."""
+    return features.transpose(-2, -1).contiguous()

@@ -52,6 +52,7 @@ def test_genotype_file_builds_the_same_network(tmp_path: Path):
     path.write_text(json.dumps({"nodes": [["relu", 0], ["tanh", 1]], "concat": [1, 2]}))
     model = DartsDetector([8, 4], genotype=str(path))
     assert len(model.network.recurrence.node_layers) == 2
+    assert model.network.config["init_args"]["genotype"] == str(path)
 
 
 @pytest.mark.parametrize(

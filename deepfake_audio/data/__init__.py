@@ -1,6 +1,21 @@
-"""Corpora, splits, datasets and the DataModules of each input representation."""
+"""Corpora, splits, datasets and the DataModules of each input representation.
 
-from deepfake_audio.data.base import AudioDataModule
-from deepfake_audio.data.datamodules import GraphDataModule, MelImageDataModule, SequenceDataModule
+The DataModules load lazily, so that inference code importing ``deepfake_audio.data.graph``
+or the audio helpers does not pay for Lightning.
+"""
 
-__all__ = ["AudioDataModule", "GraphDataModule", "MelImageDataModule", "SequenceDataModule"]
+from importlib import import_module
+
+_LAZY = {
+    "AudioDataModule": "deepfake_audio.data.base",
+    "GraphDataModule": "deepfake_audio.data.datamodules",
+    "MelImageDataModule": "deepfake_audio.data.datamodules",
+    "SequenceDataModule": "deepfake_audio.data.datamodules",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -102,6 +103,10 @@ class AudioDataModule(LightningDataModule):
     def collate(self) -> Callable | None:
         """A picklable collate function for the loaders; ``None`` stacks tensors."""
         return None
+
+    def inference_spec(self) -> dict:
+        """What inference needs to turn audio into this DataModule's inputs (plain JSON)."""
+        return {"features": asdict(self.features)}
 
     @property
     def corpus_root(self) -> Path:

@@ -12,15 +12,7 @@ from deepfake_audio.data.augment import Augmentation
 from deepfake_audio.data.base import AudioDataModule
 from deepfake_audio.data.graph import collate_graphs
 from deepfake_audio.data.split import SplitSpec
-from deepfake_audio.features import MelFeatures
-
-
-def _as_image(features: torch.Tensor, channels: int) -> torch.Tensor:
-    return features.unsqueeze(0).expand(channels, -1, -1)
-
-
-def _as_frames(features: torch.Tensor) -> torch.Tensor:
-    return features.T.contiguous()
+from deepfake_audio.features import MelFeatures, as_frames, as_image
 
 
 class MelImageDataModule(AudioDataModule):
@@ -59,7 +51,10 @@ class MelImageDataModule(AudioDataModule):
         return [self.channels, self.features.n_mels, self.features.frames]
 
     def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return partial(_as_image, channels=self.channels)
+        return partial(as_image, channels=self.channels)
+
+    def inference_spec(self) -> dict:
+        return {**super().inference_spec(), "representation": "image", "channels": self.channels}
 
 
 class SequenceDataModule(AudioDataModule):
@@ -96,7 +91,10 @@ class SequenceDataModule(AudioDataModule):
         return [self.features.frames, self.features.n_mels]
 
     def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return _as_frames
+        return as_frames
+
+    def inference_spec(self) -> dict:
+        return {**super().inference_spec(), "representation": "sequence"}
 
 
 class GraphDataModule(SequenceDataModule):
@@ -132,3 +130,6 @@ class GraphDataModule(SequenceDataModule):
 
     def collate(self) -> Callable:
         return partial(collate_graphs, k=self.k)
+
+    def inference_spec(self) -> dict:
+        return {**super().inference_spec(), "representation": "graph", "k": self.k}

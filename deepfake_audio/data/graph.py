@@ -25,6 +25,17 @@ def knn_edges(nodes: torch.Tensor, k: int) -> torch.Tensor:
     return torch.stack([source, target])
 
 
+def graph_batch(nodes: torch.Tensor, k: int) -> Batch:
+    """``[graphs, nodes, features]`` as one PyG batch with kNN edges."""
+    graphs, count, width = nodes.shape
+    return Batch(
+        x=nodes.reshape(graphs * count, width),
+        edge_index=knn_edges(nodes, k),
+        batch=torch.arange(graphs, device=nodes.device).repeat_interleave(count),
+        ptr=torch.arange(graphs + 1, device=nodes.device) * count,
+    )
+
+
 def collate_graphs(
     items: list[tuple[torch.Tensor, torch.Tensor, int]], k: int
 ) -> tuple[Batch, torch.Tensor, torch.Tensor]:
@@ -32,11 +43,4 @@ def collate_graphs(
     nodes = torch.stack([item[0] for item in items])
     labels = torch.stack([item[1] for item in items])
     indices = torch.tensor([item[2] for item in items])
-    graphs, count, width = nodes.shape
-    batch = Batch(
-        x=nodes.reshape(graphs * count, width),
-        edge_index=knn_edges(nodes, k),
-        batch=torch.arange(graphs).repeat_interleave(count),
-        ptr=torch.arange(graphs + 1) * count,
-    )
-    return batch, labels, indices
+    return graph_batch(nodes, k), labels, indices

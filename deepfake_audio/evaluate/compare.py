@@ -47,7 +47,7 @@ def run_folder(path: Path) -> Path:
 
 def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
     """Fit ``config`` with one seed, test its best checkpoint; return the run folder."""
-    from deepfake_audio.cli import DeepfakeCLI  # Lightning only when training
+    from deepfake_audio.lightning_cli import DeepfakeCLI  # Lightning only when training
 
     fitted = DeepfakeCLI(args=["fit", f"--config={config}", f"--seed_everything={seed}", *extra])
     folder = Path(fitted.trainer.log_dir)

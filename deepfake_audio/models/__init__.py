@@ -1,8 +1,22 @@
-"""Detectors: one base LightningModule and thin architectures."""
+"""Detectors: one base LightningModule and thin architectures over plain torch networks.
 
-from deepfake_audio.models.base import Detector
-from deepfake_audio.models.gnn import GCNDetector
-from deepfake_audio.models.recurrent import DartsDetector, LSTMDetector
-from deepfake_audio.models.timm_detector import TimmDetector
+The detectors load lazily, so that inference code importing ``deepfake_audio.models.networks``
+does not pay for Lightning.
+"""
 
-__all__ = ["DartsDetector", "Detector", "GCNDetector", "LSTMDetector", "TimmDetector"]
+from importlib import import_module
+
+_LAZY = {
+    "Detector": "deepfake_audio.models.base",
+    "GCNDetector": "deepfake_audio.models.gnn",
+    "DartsDetector": "deepfake_audio.models.recurrent",
+    "LSTMDetector": "deepfake_audio.models.recurrent",
+    "TimmDetector": "deepfake_audio.models.timm_detector",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ Batch = tuple[Any, torch.Tensor, torch.Tensor]  # (inputs, labels, indices into 
 
 
 class Detector(LightningModule):
-    """Base detector: subclasses build ``self.network`` and may override :meth:`forward`.
+    """Base detector: subclasses build ``self.network``, a :class:`~.networks.Network`.
 
     ``forward`` returns one logit per input; ``sigmoid(logit)`` is P(bona fide).
     ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
@@ -42,7 +42,7 @@ class Detector(LightningModule):
         self.register_buffer("threshold", torch.tensor(0.5))
 
     def forward(self, inputs: Any) -> torch.Tensor:
-        return self.network(inputs).reshape(-1)
+        return self.network(inputs)
 
     def _shared_step(self, batch: Batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, labels = batch[0], batch[1]
@@ -78,6 +78,16 @@ class Detector(LightningModule):
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return torch.sigmoid(self(batch[0]))
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store what inference needs without Lightning or the training config: the network's
+        class and arguments and the DataModule's feature settings (see ``deepfake export``)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "inference_spec"):
+            checkpoint["deepfake_audio"] = {
+                "network": self.network.config,
+                "input": datamodule.inference_spec(),
+            }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Checkpoints written before thresholds were stored fall back to 0.5.

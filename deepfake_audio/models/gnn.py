@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import nn
-from torch_geometric.data import Batch
-from torch_geometric.nn import GCNConv, global_mean_pool
 
 from deepfake_audio.models.base import Detector
+from deepfake_audio.models.networks import GCNNetwork
 
 
 class GCNDetector(Detector):
@@ -23,11 +21,4 @@ class GCNDetector(Detector):
     ) -> None:
         super().__init__(input_shape, optimizer, scheduler)
         self.save_hyperparameters()
-        self.conv1 = GCNConv(self.input_shape[-1], hidden_size)
-        self.conv2 = GCNConv(hidden_size, hidden_size)
-        self.head = nn.Linear(hidden_size, 1)
-
-    def forward(self, graphs: Batch) -> torch.Tensor:
-        hidden = torch.relu(self.conv1(graphs.x, graphs.edge_index))
-        hidden = torch.relu(self.conv2(hidden, graphs.edge_index))
-        return self.head(global_mean_pool(hidden, graphs.batch)).reshape(-1)
+        self.network = GCNNetwork(self.input_shape[-1], hidden_size)

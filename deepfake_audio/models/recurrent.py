@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import nn
 
 from deepfake_audio.models.base import Detector
-from deepfake_audio.models.darts_cell import DartsRecurrence
-
-
-class _LastStateHead(nn.Module):
-    """Run a batch-first recurrence and classify its final hidden state."""
-
-    def __init__(self, recurrence: nn.Module, hidden_size: int) -> None:
-        super().__init__()
-        self.recurrence = recurrence
-        self.head = nn.Linear(hidden_size, 1)
-
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.recurrence(frames)
-        return self.head(outputs[:, -1])
+from deepfake_audio.models.networks import RecurrentNetwork
 
 
 class LSTMDetector(Detector):
@@ -36,8 +22,7 @@ class LSTMDetector(Detector):
     ) -> None:
         super().__init__(input_shape, optimizer, scheduler)
         self.save_hyperparameters()
-        lstm = nn.LSTM(self.input_shape[-1], hidden_size, num_layers, batch_first=True)
-        self.network = _LastStateHead(lstm, hidden_size)
+        self.network = RecurrentNetwork(self.input_shape[-1], hidden_size, "lstm", num_layers)
 
 
 class DartsDetector(Detector):
@@ -56,5 +41,6 @@ class DartsDetector(Detector):
     ) -> None:
         super().__init__(input_shape, optimizer, scheduler)
         self.save_hyperparameters()
-        cell = DartsRecurrence(self.input_shape[-1], hidden_size, genotype)
-        self.network = _LastStateHead(cell, hidden_size)
+        self.network = RecurrentNetwork(
+            self.input_shape[-1], hidden_size, "darts", genotype=genotype
+        )

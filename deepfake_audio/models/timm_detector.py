@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import timm
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from deepfake_audio.models.base import Detector
+from deepfake_audio.models.networks import TimmNetwork
 
 
 class TimmDetector(Detector):
@@ -28,10 +28,4 @@ class TimmDetector(Detector):
                 f"{self.input_shape}: pair it with MelImageDataModule"
             )
         self.save_hyperparameters()
-        self.network = timm.create_model(
-            backbone,
-            pretrained=pretrained,
-            in_chans=self.input_shape[0],
-            num_classes=1,
-            drop_rate=drop_rate,
-        )
+        self.network = TimmNetwork(backbone, self.input_shape[0], pretrained, drop_rate)

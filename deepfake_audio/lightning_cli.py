@@ -1,0 +1,130 @@
+"""``deepfake fit|validate|test|predict``: a LightningCLI where any config picks any detector
+and any DataModule."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+# Third-party deprecation noise that users cannot act on.
+warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
+warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+
+from jsonargparse import Namespace  # noqa: E402
+from lightning.pytorch import Callback, Trainer  # noqa: E402
+from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
+
+from deepfake_audio.data import AudioDataModule  # noqa: E402
+from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
+from deepfake_audio.models import Detector  # noqa: E402
+
+BEST, LAST = "best", "last"
+
+
+def find_checkpoint(experiment_dir: Path, which: str = BEST) -> Path | None:
+    """The ``best``/``last`` checkpoint of the newest run (``version_N``) that has one."""
+    found = experiment_dir.glob(f"version_*/checkpoints/{which}.ckpt")
+    by_version = {int(re.sub(r"\D", "", path.parts[-3])): path for path in found}
+    return by_version[max(by_version)] if by_version else None
+
+
+class DeepfakeCLI(LightningCLI):
+    """LightningCLI with best-checkpoint tracking on ``val/eer`` and one log folder per config.
+
+    ``--ckpt_path best|last`` (or none, for validate/test/predict) resolves to the newest fit
+    of the config.
+    """
+
+    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        self.log_version: int | None = None
+        super().__init__(
+            Detector,
+            AudioDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            seed_everything_default=42,
+            auto_configure_optimizers=False,
+            save_config_kwargs={"overwrite": True},
+            trainer_defaults={"callbacks": [TestReport(), ValidationFigures()]},
+            args=args,
+            run=run,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/eer",
+                "checkpoint.mode": "min",
+                "checkpoint.filename": BEST,
+                "checkpoint.save_last": True,
+                "trainer.default_root_dir": "lightning_logs",
+            }
+        )
+        parser.link_arguments(
+            "data.input_shape", "model.init_args.input_shape", apply_on="instantiate"
+        )
+
+    def _section(self, config: Namespace) -> Namespace:
+        """The part of a config for the running subcommand (all of it when run=False)."""
+        return config[self.subcommand] if self.subcommand else config
+
+    @property
+    def experiment_name(self) -> str:
+        """Log folder name: the stem of the last ``--config`` file, else the detector's class."""
+        config = self._section(self.config)
+        if config.get("config"):
+            return Path(str(config.config[-1])).stem
+        return config.model.class_path.rsplit(".", 1)[-1].lower()
+
+    @property
+    def experiment_dir(self) -> Path:
+        return Path(self._section(self.config).trainer.default_root_dir) / self.experiment_name
+
+    def before_instantiate_classes(self) -> None:
+        config = self._section(self.config)
+        if "ckpt_path" not in config:
+            return
+        which = config.ckpt_path
+        if which is None and self.subcommand != "fit":
+            which = BEST
+        if which in (BEST, LAST):
+            checkpoint = find_checkpoint(self.experiment_dir, which)
+            if checkpoint is None:
+                raise SystemExit(
+                    f"deepfake {self.subcommand}: no {which}.ckpt under {self.experiment_dir}/"
+                    "version_*/checkpoints; run `deepfake fit` with this config first or pass "
+                    "--ckpt_path FILE"
+                )
+            config.ckpt_path = str(checkpoint)
+        if config.ckpt_path:
+            self.log_version = self._run_version(Path(config.ckpt_path))
+
+    def _run_version(self, checkpoint: Path) -> int | None:
+        """The version of this experiment a checkpoint belongs to, so results log beside it."""
+        run_dir = checkpoint.resolve().parent.parent
+        same_experiment = run_dir.parent == self.experiment_dir.resolve()
+        match = re.fullmatch(r"version_(\d+)", run_dir.name)
+        return int(match.group(1)) if same_experiment and match else None
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer_config = self._section(self.config_init).trainer
+        if trainer_config.get("logger") in (None, True):
+            kwargs["logger"] = TensorBoardLogger(
+                save_dir=trainer_config.default_root_dir,
+                name=self.experiment_name,
+                version=self.log_version,
+                default_hp_metric=False,
+            )
+        name = "config.yaml" if self.subcommand == "fit" else f"config-{self.subcommand}.yaml"
+        self.save_config_kwargs["config_filename"] = name
+        return super().instantiate_trainer(**kwargs)
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        if config.get("enable_checkpointing") is False:  # honour it: drop our checkpointing
+            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
+        return super()._instantiate_trainer(config, callbacks)

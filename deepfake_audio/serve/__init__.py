@@ -1,0 +1,1 @@
+"""Using trained detectors: scoring files, exported packages, the web app."""
