@@ -16,6 +16,7 @@ COMMANDS = {  # words -> (module with main(args) -> int, what it does)
     ("compare",): ("deepfake_audio.evaluate.compare", "train or collect runs; tables and plots"),
     ("detect",): ("deepfake_audio.serve.detect", "score audio files and folders with a model"),
     ("export",): ("deepfake_audio.serve.export", "write a self-contained model package"),
+    ("serve",): ("deepfake_audio.serve.app", "web app: upload or record audio, get a verdict"),
 }
 
 USAGE = """usage: deepfake SUBCOMMAND [options]   (deepfake SUBCOMMAND --help for its options)

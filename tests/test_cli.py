@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -70,22 +71,24 @@ def test_test_without_a_fit_says_what_to_do(tiny_corpus: Path, tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_ddp_with_two_cpu_processes_completes_a_tiny_fit(tiny_corpus: Path, tmp_path: Path):
+def test_ddp_with_two_cpu_processes_fits_and_tests_every_clip_once(tiny_corpus: Path, tmp_path):
     config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
-    args = small_run_args(tiny_corpus, tmp_path)
-    args = [a for a in args if not a.startswith("--trainer.devices")]
-    result = run_cli_process(
-        [
-            "fit",
-            config,
-            *args,
-            "--trainer.devices=2",
-            "--trainer.strategy=ddp",
-            "--trainer.max_epochs=1",
-        ]
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "lstm" / "version_0" / "checkpoints" / "best.ckpt").is_file()
+    args = [a for a in small_run_args(tiny_corpus, tmp_path) if "devices" not in a]
+    ddp = ["--trainer.devices=2", "--trainer.strategy=ddp"]
+    fitted = run_cli_process(["fit", config, *args, *ddp, "--trainer.max_epochs=1"])
+    assert fitted.returncode == 0, fitted.stderr[-3000:]
+    run_dir = tmp_path / "lstm" / "version_0"
+    assert (run_dir / "checkpoints" / "best.ckpt").is_file()
+
+    tested = run_cli_process(["test", config, *args, *ddp])
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    # Each rank scored half of the (padded) test split; the report holds every clip once.
+    scored = (run_dir / "scores.csv").read_text().splitlines()[1:]
+    test_clips = [
+        row for row in (run_dir / "splits.csv").read_text().splitlines() if ",test," in row
+    ]
+    assert len(scored) == len(set(scored)) == len(test_clips) == 6
+    assert json.loads((run_dir / "metrics.json").read_text())["clips"] == 6
 
 
 def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path, tmp_path: Path):
