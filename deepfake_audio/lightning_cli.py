@@ -21,6 +21,7 @@ from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 from deepfake_audio.data import AudioDataModule  # noqa: E402
 from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
+from deepfake_audio.run_record import RunRecord  # noqa: E402
 
 BEST, LAST = "best", "last"
 
@@ -48,6 +49,7 @@ class DeepfakeCLI(LightningCLI):
             subclass_mode_data=True,
             seed_everything_default=42,
             auto_configure_optimizers=False,
+            save_config_callback=RunRecord,
             save_config_kwargs={"overwrite": True},
             trainer_defaults={"callbacks": [TestReport(), ValidationFigures()]},
             args=args,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}
 BONA_FIDE, SPOOF = 1, 0
+LABEL_NAMES = {BONA_FIDE: "bona-fide", SPOOF: "spoof"}
 _LABELS = {
     **dict.fromkeys(("bona-fide", "bonafide", "bona fide", "real", "1"), BONA_FIDE),
     **dict.fromkeys(("spoof", "fake", "0"), SPOOF),

@@ -12,9 +12,8 @@ import numpy as np
 
 from deepfake_audio.audio import load_audio
 from deepfake_audio.data.cache import scan
-from deepfake_audio.data.corpus import SPLITS, Clip
-
-LABEL_NAMES = {1: "bona-fide", 0: "spoof"}
+from deepfake_audio.data.corpus import LABEL_NAMES, SPLITS, Clip
+from deepfake_audio.files import atomic_write, atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,12 @@ class DataReport:
         ``splits.csv`` is itself a manifest: ``--data.root splits.csv`` reuses the split.
         """
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "data_report.txt").write_text(self.summary() + "\n", encoding="utf-8")
-        with (folder / "unreadable.csv").open("w", newline="", encoding="utf-8") as handle:
+        atomic_write_text(folder / "data_report.txt", self.summary() + "\n")
+        with atomic_write(folder / "unreadable.csv") as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "reason"])
             writer.writerows(sorted((str(p), reason) for p, reason in self.unreadable.items()))
-        with (folder / "splits.csv").open("w", newline="", encoding="utf-8") as handle:
+        with atomic_write(folder / "splits.csv") as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "label", "speaker", "split", "attack"])
             for clip in sorted(self.clips, key=lambda c: (SPLITS.index(c.split), str(c.path))):

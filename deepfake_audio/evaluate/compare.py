@@ -21,6 +21,7 @@ import yaml
 
 from deepfake_audio.evaluate.plots import confusion_figure, det_figure, histogram_figure, roc_figure
 from deepfake_audio.evaluate.scores import ScoredClip, read_scores
+from deepfake_audio.files import atomic_write, atomic_write_text
 
 COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to show it)
     "accuracy": (lambda m: m["at_0.5"]["acc"], "percent"),
@@ -83,7 +84,7 @@ def write_results(groups: dict[str, list[Path]], out: Path) -> None:
         name: [json.loads((f / "metrics.json").read_text()) for f in folders]
         for name, folders in groups.items()
     }
-    with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
+    with atomic_write(out / "results.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow(["model", "run", *COLUMNS])
         for name, folders in groups.items():
@@ -112,7 +113,7 @@ def write_results(groups: dict[str, list[Path]], out: Path) -> None:
         "",
         "Runs: " + ", ".join(str(f) for folders in groups.values() for f in folders),
     ]
-    (out / "results.md").write_text("\n".join(lines + notes) + "\n", encoding="utf-8")
+    atomic_write_text(out / "results.md", "\n".join(lines + notes) + "\n")
 
     scored: dict[str, list[ScoredClip]] = {
         name: read_scores(folders[0] / "scores.csv") for name, folders in groups.items()

@@ -24,9 +24,9 @@ import soundfile as sf
 
 from deepfake_audio.audio import SAMPLE_RATE, load_audio
 from deepfake_audio.data.cache import scan
-from deepfake_audio.data.corpus import FORMATS, index_corpus
+from deepfake_audio.data.corpus import FORMATS, LABEL_NAMES, index_corpus
 from deepfake_audio.data.demo import ensure_demo_corpus
-from deepfake_audio.evaluate.scores import LABEL_NAMES
+from deepfake_audio.files import atomic_write
 
 STATS = ("duration", "sample_rate", "channels", "mean_amplitude", "spectral_centroid")
 PLOTS = {
@@ -120,9 +120,9 @@ def main(args: list[str]) -> int:
         }
         _histogram(by_class, title, out / f"{column.split('_')[-1]}.png")
     rows = summarise(table, labels) + [["unreadable files (left out)", "", "", str(unreadable)]]
-    with (out / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
+    with atomic_write(out / "summary.csv") as handle:
         csv.writer(handle).writerows(rows)
-    with (out / "clips.csv").open("w", newline="", encoding="utf-8") as handle:
+    with atomic_write(out / "clips.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "label", "speaker", *STATS])
         for clip, stats in kept:

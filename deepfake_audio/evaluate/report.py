@@ -24,6 +24,7 @@ from deepfake_audio.evaluate.scores import (
     metrics_at,
     write_scores,
 )
+from deepfake_audio.files import atomic_write_text
 
 
 def gather_unique(
@@ -147,4 +148,4 @@ class TestReport(Callback):
             write_scores(scored, folder)
             summary["checkpoint"] = trainer.ckpt_path
             text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
-            (folder / "metrics.json").write_text(text + "\n", encoding="utf-8")
+            atomic_write_text(folder / "metrics.json", text + "\n")

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_audio.data.corpus import SPOOF, parse_label
-
-LABEL_NAMES = {1: "bona-fide", 0: "spoof"}
+from deepfake_audio.data.corpus import LABEL_NAMES, SPOOF, parse_label
+from deepfake_audio.files import atomic_write, atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ SCORE_COLUMNS = ["file", "speaker", "label", "attack", "duration", "score"]
 def write_scores(clips: Iterable[ScoredClip], folder: Path) -> None:
     """``scores.csv`` (all columns) and ASVspoof-style ``scores.txt`` (``utt score``)."""
     clips = list(clips)
-    with (folder / "scores.csv").open("w", newline="", encoding="utf-8") as handle:
+    with atomic_write(folder / "scores.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow(SCORE_COLUMNS)
         for c in clips:
@@ -181,7 +180,7 @@ def write_scores(clips: Iterable[ScoredClip], folder: Path) -> None:
                 ]
             )
     lines = [f"{Path(c.file).stem} {c.score!r}\n" for c in clips]
-    (folder / "scores.txt").write_text("".join(lines), encoding="utf-8")
+    atomic_write_text(folder / "scores.txt", "".join(lines))
 
 
 def read_scores(path: Path) -> list[ScoredClip]:

@@ -1,0 +1,33 @@
+"""Writing result files so that a killed process never leaves half a file that looks whole."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "w", **open_options) -> Iterator[IO]:
+    """Open a temporary sibling of ``path`` for writing; rename it over ``path`` only once the
+    block finished without an error."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    if "b" not in mode:
+        open_options.setdefault("encoding", "utf-8")
+        open_options.setdefault("newline", "")
+    try:
+        with temporary.open(mode, **open_options) as handle:
+            yield handle
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_write(path) as handle:
+        handle.write(text)

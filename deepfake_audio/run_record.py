@@ -1,0 +1,60 @@
+"""What a run folder records besides its config: package versions, the git commit, the command."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.cli import SaveConfigCallback
+
+from deepfake_audio.files import atomic_write_text
+
+PACKAGES = (
+    "deepfake-audio", "torch", "torchaudio", "lightning", "timm", "torch-geometric",
+    "torchmetrics", "jsonargparse", "numpy", "soundfile",
+)  # fmt: skip
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=10,
+            cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def environment() -> dict:
+    """Versions, git commit (and whether the checkout had changes) and the command line."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    status = _git("status", "--porcelain")
+    return {
+        "command": sys.argv,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(status) if status is not None else None,
+    }
+
+
+class RunRecord(SaveConfigCallback):
+    """Saves the full config (as Lightning does) and ``environment.json`` into the run folder."""
+
+    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        stage = getattr(stage, "value", stage)  # Lightning passes a TrainerFn
+        name = "environment.json" if stage == "fit" else f"environment-{stage}.json"
+        path = Path(trainer.log_dir) / name
+        atomic_write_text(path, json.dumps(environment(), indent=2) + "\n")
