@@ -3,6 +3,7 @@
 Long audio is scored in sliding windows and the window scores aggregated; the verdict uses the
 threshold stored with the model (the validation EER threshold) unless ``--threshold`` is given.
 An unreadable file gets an error row and the exit status is 1, but every other file is scored.
+``--backend onnx`` scores a package exported with ``--onnx`` on onnxruntime, without torch.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from deepfake_audio.data.corpus import AUDIO_SUFFIXES
-from deepfake_audio.serve.inference import AGGREGATES, AudioDetector, Detection
+from deepfake_audio.serve.onnx import AGGREGATES, Detection, OnnxDetector
 
 COLUMNS = ["file", "score", "prediction", "confidence", "duration", "windows", "error"]
 
@@ -100,9 +101,24 @@ def main(args: list[str]) -> int:
     parser.add_argument("--segments", action="store_true", help="also write per-window scores")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    parser.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="onnx: a package exported with --onnx, on onnxruntime (CPU), without torch",
+    )
     options = parser.parse_args(args)
 
-    detector = AudioDetector.load(options.model, device=options.device, threshold=options.threshold)
+    if options.backend == "onnx":
+        if options.device not in (None, "cpu"):
+            parser.error("--backend onnx runs on the CPU only")
+        detector = OnnxDetector.load(options.model, threshold=options.threshold)
+    else:
+        from deepfake_audio.serve.inference import AudioDetector
+
+        detector = AudioDetector.load(
+            options.model, device=options.device, threshold=options.threshold
+        )
     files = expand(options.paths)
     if not files:
         raise SystemExit(

@@ -2,7 +2,8 @@
 
 The package holds ``model.safetensors`` (weights), ``config.json`` (network class and arguments,
 feature settings, threshold, metrics, training data) and a model card, ``README.md``. Loading
-it never unpickles anything.
+it never unpickles anything. With ``--onnx`` it also holds ``model.onnx`` and
+``mel_filters.npy``, for ``deepfake detect --backend onnx`` (no torch needed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from deepfake_audio import __version__
 from deepfake_audio.serve.inference import ModelSpec, load_checkpoint
+from deepfake_audio.serve.onnx import onnx_files
 
 
 def _run_facts(checkpoint: Path) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
-def model_card(spec: ModelSpec) -> str:
+def model_card(spec: ModelSpec, onnx: bool = False) -> str:
     """README.md of a package: what the model is, how well it did, what it is not for."""
     network = spec.network["init_args"]
     name = network.get("backbone") or network.get("cell") or spec.network["class_path"]
@@ -56,6 +58,9 @@ def model_card(spec: ModelSpec) -> str:
     seconds = (features["frames"] - 1) * features["hop_length"] / features["sample_rate"]
     metrics = spec.metadata.get("test_metrics")
     data = spec.metadata.get("training_data", {})
+    usage = ["deepfake detect path/to/this/folder audio.wav more/audio/"]
+    if onnx:
+        usage.append("deepfake detect --backend onnx path/to/this/folder audio.wav  # no torch")
     lines = [
         f"# deepfake-audio detector: {name}",
         "",
@@ -65,7 +70,7 @@ def model_card(spec: ModelSpec) -> str:
         "",
         "## Use",
         "```bash",
-        "deepfake detect path/to/this/folder audio.wav more/audio/",
+        *usage,
         "```",
         "",
         "## Model",
@@ -113,21 +118,25 @@ def model_card(spec: ModelSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export(checkpoint: Path, out: Path) -> Path:
-    """Write the package of ``checkpoint`` into ``out``, atomically (temp folder + rename)."""
+def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
+    """Write the package of ``checkpoint`` into ``out``, atomically (temp folder + rename);
+    ``onnx`` adds the ONNX files (``ValueError`` before anything is written if unsupported)."""
     from safetensors.torch import save_file
 
     spec, weights = load_checkpoint(checkpoint)
     spec = ModelSpec(spec.network, spec.input, spec.threshold, _run_facts(checkpoint))
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new folder")
+    extra = onnx_files(spec, weights) if onnx else {}
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
         save_file({k: v.contiguous() for k, v in weights.items()}, staging / "model.safetensors")
         config = json.dumps(spec.to_json(), indent=2)
         (staging / "config.json").write_text(config + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(model_card(spec), encoding="utf-8")
+        (staging / "README.md").write_text(model_card(spec, onnx), encoding="utf-8")
+        for name, data in extra.items():
+            (staging / name).write_bytes(data)
         staging.rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -138,7 +147,13 @@ def main(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="deepfake export", description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, required=True, help="a training checkpoint")
     parser.add_argument("--out", type=Path, required=True, help="a new folder for the package")
+    parser.add_argument(
+        "--onnx", action="store_true", help="also write model.onnx (for --backend onnx)"
+    )
     options = parser.parse_args(args)
-    export(options.ckpt, options.out)
+    try:
+        export(options.ckpt, options.out, options.onnx)
+    except ValueError as error:  # not a deepfake-audio checkpoint, or no ONNX export for it
+        raise SystemExit(f"deepfake export: {error}") from error
     print(f"exported {options.ckpt} to {options.out}")
     return 0

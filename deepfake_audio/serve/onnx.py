@@ -1,0 +1,270 @@
+"""ONNX export of detector networks, and :class:`OnnxDetector`: scoring without torch.
+
+``deepfake export --onnx`` adds ``model.onnx`` (network input to one logit per window, batch and
+frame axes dynamic) and ``mel_filters.npy`` (torchaudio's mel filterbank) to a package; the
+detector computes the same log-mel features with numpy and runs the network with onnxruntime.
+This module imports torch only inside :func:`onnx_files`, which only export calls.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import soundfile as sf
+
+if TYPE_CHECKING:
+    import torch
+
+    from deepfake_audio.serve.inference import ModelSpec
+
+AGGREGATES = ("mean", "max", "median")
+LABELS = {True: "bona-fide", False: "spoof"}
+SUPPORTED = ("image", "sequence")
+FILES = ("model.onnx", "mel_filters.npy")
+
+
+@dataclass
+class Detection:
+    """The verdict on one file; ``windows`` holds each window's score."""
+
+    file: str
+    score: float = float("nan")
+    prediction: str = ""
+    confidence: float = float("nan")
+    duration: float = 0.0
+    windows: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Features:
+    """A package's log-mel settings (the fields of ``MelFeatures``, without torch)."""
+
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    frames: int
+
+
+def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, bytes]:
+    """The ONNX files of a package by name; raises ``ValueError`` for graph (GCN) input."""
+    representation = spec.input["representation"]
+    if representation not in SUPPORTED:
+        raise ValueError(
+            f"ONNX export supports {' and '.join(SUPPORTED)} input, not {representation!r}: "
+            "GCN models score kNN graphs built per window with PyG, which has no ONNX export"
+        )
+    import torch
+
+    from deepfake_audio.models.networks import build_network
+
+    network = build_network(spec.network)
+    network.load_state_dict(weights)
+    network.eval()
+    features = spec.features
+    if representation == "image":
+        example = torch.zeros(2, spec.input["channels"], features.n_mels, features.frames)
+        frames_axis = 3
+    else:
+        example = torch.zeros(2, features.frames, features.n_mels)
+        frames_axis = 1
+    model = io.BytesIO()
+    # The TorchScript exporter is deprecated, but exports these networks in about a second and
+    # turns the scripted DARTS loop into an ONNX Loop; torch.export takes ~8 s and cannot. Its
+    # deprecation and tracer warnings are silenced: the tests check the exported graphs.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if spec.network["init_args"].get("cell") == "darts":
+            network = _scripted_darts(network, example)
+        torch.onnx.export(
+            network,
+            (example,),
+            model,
+            input_names=["input"],
+            output_names=["logit"],
+            dynamic_axes={"input": {0: "batch", frames_axis: "frames"}, "logit": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    filters = io.BytesIO()
+    np.save(filters, features.front_end().mel.mel_scale.fb.numpy())
+    return {"model.onnx": model.getvalue(), "mel_filters.npy": filters.getvalue()}
+
+
+def _scripted_darts(network: Any, example: torch.Tensor) -> Any:
+    """A DARTS RecurrentNetwork whose loop over frames is scripted (its step traced), so that
+    the export holds one step in a Loop over any number of frames, not one per example frame."""
+    import torch
+
+    recurrence = network.recurrence
+    first = (example[:, 0], example.new_zeros(len(example), recurrence.hidden_size))
+
+    class ScriptedDarts(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.recurrence = torch.jit.trace_module(recurrence, {"step": first})
+            self.head = network.head
+            self.hidden_size = recurrence.hidden_size
+
+        def forward(self, frames: torch.Tensor) -> torch.Tensor:
+            hidden = frames.new_zeros(frames.shape[0], self.hidden_size)
+            for t in range(frames.shape[1]):
+                hidden = self.recurrence.step(frames[:, t], hidden)
+            return self.head(hidden).reshape(-1)
+
+    return torch.jit.script(ScriptedDarts())
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 waveform at ``sample_rate``, read, checked and resampled as ``load_audio``."""
+    try:
+        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for unreadable input
+        raise ValueError(f"{path}: cannot read audio ({error})") from error
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: file holds no samples")
+    if not np.isfinite(data).all():
+        raise ValueError(f"{path}: audio contains NaN or Inf samples")
+    wave = data.mean(axis=1)
+    return wave if file_rate == sample_rate else resample(wave, file_rate, sample_rate)
+
+
+def resample(
+    wave: np.ndarray, orig: int, new: int, zeros: int = 6, rolloff: float = 0.99
+) -> np.ndarray:
+    """torchaudio's default resampling (windowed sinc, Hann window) in numpy."""
+    gcd = math.gcd(orig, new)
+    orig, new = orig // gcd, new // gcd
+    base = min(orig, new) * rolloff
+    width = math.ceil(zeros * orig / base)
+    t = np.arange(-width, width + orig) / orig - np.arange(new)[:, None] / new
+    t = np.clip(t * base, -zeros, zeros)
+    kernels = np.sinc(t) * np.cos(t * math.pi / zeros / 2) ** 2 * (base / orig)
+    padded = np.pad(wave, (width, width + orig))
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, kernels.shape[1])[::orig]
+    resampled = (blocks @ kernels.T.astype(np.float32)).reshape(-1)
+    return resampled[: math.ceil(new * len(wave) / orig)]
+
+
+class OnnxDetector:
+    """``AudioDetector``'s scoring with ``model.onnx`` on onnxruntime (CPU) and numpy features."""
+
+    def __init__(self, folder: Path, threshold: float | None = None, threads: int = 1) -> None:
+        import onnxruntime
+
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.input: dict[str, Any] = config["input"]
+        self.features = Features(**self.input["features"])
+        self.threshold = float(config["threshold"]) if threshold is None else threshold
+        self.window = (self.features.frames - 1) * self.features.hop_length
+        self.mel_filters = np.load(folder / "mel_filters.npy")
+        n_fft = self.features.n_fft
+        self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(
+            folder / "model.onnx", options, providers=["CPUExecutionProvider"]
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> OnnxDetector:
+        """A package folder exported with ``--onnx``."""
+        folder = Path(path)
+        missing = [name for name in FILES if not (folder / name).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"{path}: no {', '.join(missing)}; export the package with `deepfake export --onnx`"
+            )
+        return cls(folder, **options)
+
+    @staticmethod
+    def windows(wave: np.ndarray, window: int, hop: int) -> tuple[np.ndarray, list[int]]:
+        """``[n, window]`` crops every ``hop`` samples, the last one ending at the clip's end,
+        and their start samples; a clip shorter than one window is repeated to fill it."""
+        if wave.size <= window:
+            return np.resize(wave, window)[None], [0]
+        starts = list(range(0, wave.size - window + 1, hop))
+        if starts[-1] + window < wave.size:
+            starts.append(wave.size - window)
+        return np.stack([wave[s : s + window] for s in starts]), starts
+
+    def model_input(self, crops: np.ndarray) -> np.ndarray:
+        """Windows ``[n, samples]`` as a batch of network inputs: ``LogMel``, then
+        ``normalise_utterance``, then ``as_image`` or ``as_frames``."""
+        n_fft, hop = self.features.n_fft, self.features.hop_length
+        padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
+        power = np.abs(np.fft.rfft(frames * self.hann, axis=-1)) ** 2
+        logmel = np.log(power @ self.mel_filters + np.float32(1e-6)).astype(np.float64)
+        mean = logmel.mean(axis=(1, 2), keepdims=True)
+        std = logmel.std(axis=(1, 2), ddof=1, keepdims=True)
+        logmel = ((logmel - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, n_mels]
+        if self.input["representation"] == "image":
+            channels = self.input["channels"]
+            return np.repeat(logmel.transpose(0, 2, 1)[:, None], channels, axis=1)
+        return logmel
+
+    def score_windows(self, crops: np.ndarray, batch_size: int = 32) -> list[float]:
+        scores = []
+        for start in range(0, len(crops), batch_size):
+            batch = self.model_input(crops[start : start + batch_size])
+            (logits,) = self.session.run(None, {"input": batch})
+            scores += np.exp(-np.logaddexp(0, -logits)).tolist()  # a sigmoid that never overflows
+        return scores
+
+    def verdict(self, file: str, scores: list[float], aggregate: str, **details: Any) -> Detection:
+        """Aggregate window scores (median: the lower middle one, as torch) and call the file."""
+        values = np.sort(np.asarray(scores, dtype=np.float32))
+        middle = values[(len(values) - 1) // 2]
+        score = float({"mean": values.mean(), "max": values[-1], "median": middle}[aggregate])
+        bona_fide = score >= self.threshold
+        return Detection(
+            file=file,
+            score=score,
+            prediction=LABELS[bona_fide],
+            confidence=score if bona_fide else 1.0 - score,
+            windows=scores,
+            **details,
+        )
+
+    def detect_wave(
+        self,
+        wave: np.ndarray,
+        file: str = "",
+        window_seconds: float | None = None,
+        hop_seconds: float | None = None,
+        aggregate: str = "mean",
+        batch_size: int = 32,
+    ) -> Detection:
+        """Score a mono float32 waveform at the model's sample rate."""
+        if aggregate not in AGGREGATES:
+            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
+        rate = self.features.sample_rate
+        window = round(window_seconds * rate) if window_seconds else self.window
+        hop = round(hop_seconds * rate) if hop_seconds else window
+        crops, starts = self.windows(wave, window, hop)
+        return self.verdict(
+            file,
+            self.score_windows(crops, batch_size),
+            aggregate,
+            duration=wave.size / rate,
+            starts=[round(start / rate, 3) for start in starts],
+        )
+
+    def detect_file(self, path: str | Path, **options: Any) -> Detection:
+        """Score one file; an unreadable file gives a Detection with ``error`` set."""
+        try:
+            wave = read_audio(path, self.features.sample_rate)
+        except Exception as error:  # reported per file; the other files are still scored
+            return Detection(file=str(path), error=str(error).removeprefix(f"{path}: "))
+        return self.detect_wave(wave, str(path), **options)

@@ -1,0 +1,269 @@
+"""The web app: ``analyse`` directly, the ``/analyse`` API through gradio_client, and the page
+(upload and microphone recording) in headless Chromium. Servers bind to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import REPO, run_cli, small_run_args
+from gradio_client import Client, handle_file
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+
+from deepfake_audio.serve import app as app_module
+from deepfake_audio.serve.app import analyse, build_app, model_name, temp_dir
+from deepfake_audio.serve.inference import AudioDetector
+
+MAX_SECONDS = 10.0
+VERDICT = re.compile(
+    r"The audio is classified as (Real|Fake) with \d+\.\d\d% confidence\.\n"
+    r"Score P\(bona fide\) = [\d.]+, threshold [\d.]+; [\d.]+ s in \d+ window\(s\)\."
+)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",  # grant the microphone without asking
+    "--use-fake-device-for-media-stream",  # a synthetic microphone (a beeping tone)
+]
+
+
+@pytest.fixture(scope="module")
+def model_paths(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A one-epoch LSTM twice: its checkpoint and its exported package."""
+    root = tmp_path_factory.mktemp("app-model")
+    run_args = small_run_args(tiny_corpus, root, batch_size=4)
+    run_cli(["fit", "--config=configs/lstm.yaml", *run_args, "--trainer.max_epochs=1"])
+    checkpoint = root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
+    with pytest.raises(SystemExit) as exported:  # plain subcommands exit with their status
+        run_cli(["export", "--ckpt", str(checkpoint), "--out", str(root / "package")])
+    assert exported.value.code == 0
+    return [checkpoint, root / "package"]
+
+
+@pytest.fixture(scope="module")
+def models(model_paths: list[Path]) -> dict[str, AudioDetector]:
+    return {model_name(path): AudioDetector.load(path, device="cpu") for path in model_paths}
+
+
+@pytest.fixture(scope="module")
+def detector(models: dict) -> AudioDetector:
+    """The model the app picks by default."""
+    return next(iter(models.values()))
+
+
+@pytest.fixture(scope="module")
+def clips(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A good clip, a text file named .wav, an empty .wav and a clip over MAX_SECONDS."""
+    folder = tmp_path_factory.mktemp("clips")
+    (folder / "notes.wav").write_text("not audio at all\n")
+    (folder / "empty.wav").write_bytes(b"")
+    noise = np.random.default_rng(0).normal(0, 0.1, int(16_000 * (MAX_SECONDS + 1)))
+    sf.write(folder / "long.wav", noise.astype("float32"), 16_000)
+    return {"good": tiny_corpus / "0.flac", **{path.stem: path for path in folder.iterdir()}}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(models: dict, **launch: Any) -> Iterator[tuple[str, Path]]:
+    """The app on a free loopback port, uploads in a temporary folder: (url, folder)."""
+    with temp_dir() as folder:
+        app = build_app(models, MAX_SECONDS)
+        _, url, _ = app.launch(
+            server_name="127.0.0.1",
+            server_port=free_port(),
+            prevent_thread_lock=True,
+            quiet=True,
+            **launch,
+        )
+        try:
+            yield url, Path(folder)
+        finally:
+            app.close(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def server(models: dict) -> Iterator[tuple[str, Path]]:
+    with serving(models) as running:
+        yield running
+
+
+def connect(url: str) -> Client:
+    return Client(url, verbose=False, download_files=False, analytics_enabled=False)
+
+
+def test_model_names(models: dict) -> None:
+    assert list(models) == ["lstm/version_0/best.ckpt", "package"]
+
+
+def test_analyse_good_clip(detector: AudioDetector, clips: dict) -> None:
+    verdict, windows, spectrogram = analyse(detector, clips["good"], MAX_SECONDS)
+    assert VERDICT.fullmatch(verdict), verdict
+    detection = detector.detect_file(clips["good"])
+    assert f"{detection.confidence:.2%}" in verdict
+    assert f"threshold {detector.threshold:.4f}" in verdict
+    assert windows.axes[0].get_xlabel() == "window start (s)"
+    assert len(windows.axes[0].lines[0].get_xdata()) == len(detection.windows)
+    assert spectrogram.axes[0].get_xlabel() == "time (s)"
+
+
+@pytest.mark.parametrize(
+    ("clip", "message"),
+    [
+        ("notes", "'notes.wav' could not be read as audio"),
+        ("empty", "'empty.wav' is empty"),
+        ("long", "The clip is 11.0 s long; this app scores at most 10 s."),
+    ],
+)
+def test_analyse_unusable_input(
+    detector: AudioDetector, clips: dict, clip: str, message: str, monkeypatch
+) -> None:
+    # none of them gets decoded: the header (soundfile.info) is checked first
+    monkeypatch.setattr(app_module, "load_audio", lambda *_: pytest.fail("decoded"))
+    verdict, windows, spectrogram = analyse(detector, clips[clip], MAX_SECONDS)
+    assert message in verdict
+    assert windows is None and spectrogram is None
+
+
+def test_api_scores_like_analyse(models: dict, clips: dict, server: tuple) -> None:
+    url, folder = server
+    client = connect(url)
+    for name, detector in models.items():
+        verdict, windows, spectrogram = client.predict(
+            handle_file(clips["good"]), name, api_name="/analyse"
+        )
+        assert verdict == analyse(detector, clips["good"], MAX_SECONDS)[0]
+        assert windows and spectrogram
+    assert list(folder.rglob("0.flac")), "uploads belong in the app's own temporary folder"
+
+
+@pytest.mark.parametrize(
+    ("clip", "message"),
+    [("notes", "could not be read as audio"), ("empty", "is empty"), ("long", "at most 10 s")],
+)
+def test_api_unusable_input(clips: dict, server: tuple, clip: str, message: str) -> None:
+    verdict, windows, spectrogram = connect(server[0]).predict(
+        handle_file(clips[clip]), api_name="/analyse"
+    )
+    assert message in verdict
+    assert windows is None and spectrogram is None
+
+
+def test_api_rejects_oversize_upload(models: dict, clips: dict) -> None:
+    good = clips["good"]
+    with serving(models, max_file_size=good.stat().st_size - 1) as (url, folder):
+        client = connect(url)
+        with pytest.raises(ValueError, match="exceeds the maximum file size"):
+            client.predict(handle_file(good), api_name="/analyse")  # the client checks first
+        upload = httpx.post(client.upload_url, files=[("files", (good.name, good.read_bytes()))])
+        assert upload.status_code == 413  # and the server refuses whatever a client does
+        assert "File size exceeded maximum allowed size" in upload.text
+        assert not list(folder.rglob("0.flac"))
+        verdict = client.predict(handle_file(clips["notes"]), api_name="/analyse")[0]
+        assert "could not be read as audio" in verdict  # still serving
+
+
+@pytest.mark.slow  # a fresh process imports torch and gradio: ~15 s
+def test_serve_command(model_paths: list[Path], clips: dict, tmp_path: Path) -> None:
+    """``deepfake serve`` answers on loopback, keeps uploads in a folder of its own and
+    removes that folder when stopped with SIGTERM."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "deepfake_audio.cli", "serve", f"--port={port}"]
+    command += [f"--model={path}" for path in model_paths]
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}  # serve sets its own
+    env |= {"OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}
+    server = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        for _ in range(600):
+            assert server.poll() is None, server.communicate()[0]
+            with suppress(httpx.TransportError):
+                if httpx.get(url).is_success:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("deepfake serve did not answer within 60 s")
+        verdict = connect(url).predict(handle_file(clips["good"]), api_name="/analyse")[0]
+        assert VERDICT.fullmatch(verdict), verdict
+        [folder] = tmp_path.glob("deepfake-serve-*")
+        assert list(folder.rglob("0.flac"))
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 0, output
+    assert not list(tmp_path.glob("deepfake-serve-*")), output
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium not installed at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def is_upload(response: Response) -> bool:
+    return urlsplit(response.url).path.endswith("/upload")
+
+
+def submit(page: Page, give_clip: Callable[[], None]) -> tuple[str, str]:
+    """Give the page a clip with ``give_clip()``, press Analyse; (server path, verdict)."""
+    with page.expect_response(is_upload) as upload:
+        give_clip()
+    page.get_by_role("button", name="Play", exact=True).wait_for()  # the clip is loaded
+    page.get_by_role("button", name="Analyse").click()
+    verdict = page.get_by_label("Verdict")
+    expect(verdict).to_have_value(VERDICT)
+    return upload.value.json()[0], verdict.input_value()
+
+
+def test_browser_upload(
+    browser: Browser, server: tuple, detector: AudioDetector, clips: dict
+) -> None:
+    page = browser.new_page()
+    page.goto(server[0])
+    path, verdict = submit(
+        page, lambda: page.locator("input[type=file]").set_input_files(clips["good"])
+    )
+    assert Path(path).is_relative_to(server[1])
+    assert verdict == analyse(detector, clips["good"], MAX_SECONDS)[0]
+
+
+def test_browser_recording(browser: Browser, server: tuple, detector: AudioDetector) -> None:
+    page = browser.new_page()
+    page.goto(server[0])
+    page.get_by_role("button", name="Record audio").click()
+    page.locator("button.record-button").click()
+    page.wait_for_timeout(2000)
+    path, verdict = submit(page, lambda: page.locator("button.stop-button").click())
+    assert Path(path).is_relative_to(server[1])
+    assert sf.info(path).format == "WAV"  # the browser sends recordings as WAV uploads
+    assert verdict == analyse(detector, path, MAX_SECONDS)[0]
