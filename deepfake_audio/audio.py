@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-SAMPLE_RATE = 16_000
+from deepfake_audio.reading import AudioError, read_mono
+from deepfake_audio.settings import SAMPLE_RATE
 
-
-class AudioError(ValueError):
-    """An audio file that cannot be used, with the file named in the message."""
+__all__ = ["SAMPLE_RATE", "AudioError", "fit_length", "load_audio", "random_start"]
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Read any soundfile-supported file as a mono float32 waveform at ``sample_rate``."""
-    try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # soundfile raises several types for unreadable input
-        raise AudioError(f"{path}: cannot read audio ({error})") from error
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: file holds no samples")
-    if not np.isfinite(data).all():
-        raise AudioError(f"{path}: audio contains NaN or Inf samples")
-    wave = torch.from_numpy(data.mean(axis=1))
+    samples, file_rate = read_mono(path)
+    wave = torch.from_numpy(samples)
     if file_rate != sample_rate:
         wave = AF.resample(wave, file_rate, sample_rate)
     return wave

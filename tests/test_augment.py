@@ -17,7 +17,7 @@ from deepfake_audio.data.augment import (
     SpecAugment,
     WhiteNoise,
 )
-from deepfake_audio.features import MelFeatures
+from deepfake_audio.settings import MelFeatures
 
 WAVE_AUGMENTATIONS = [
     WhiteNoise(p=1.0),

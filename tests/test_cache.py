@@ -15,7 +15,7 @@ import torch
 from deepfake_audio.audio import load_audio
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.cache import ArrayCache, LogMelExtractor, WaveformExtractor
-from deepfake_audio.features import MelFeatures
+from deepfake_audio.settings import MelFeatures
 
 FEATURES = MelFeatures(n_mels=20, frames=32)
 

@@ -12,7 +12,7 @@ from deepfake_audio.data import GraphDataModule, MelImageDataModule, SequenceDat
 from deepfake_audio.data.augment import WhiteNoise
 from deepfake_audio.data.corpus import Clip, CorpusError
 from deepfake_audio.data.split import SplitSpec, assign_splits
-from deepfake_audio.features import MelFeatures
+from deepfake_audio.settings import MelFeatures
 
 FEATURES = MelFeatures(n_mels=20, frames=32)
 

@@ -13,8 +13,8 @@ from conftest import CONFIGS, run_cli, small_run_args
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.evaluate.report import _first_occurrence
 from deepfake_audio.evaluate.scores import det_curve, read_scores
-from deepfake_audio.features import MelFeatures
 from deepfake_audio.models import LSTMDetector
+from deepfake_audio.settings import MelFeatures
 
 
 def test_padded_duplicates_count_once():

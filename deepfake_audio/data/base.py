@@ -25,7 +25,7 @@ from deepfake_audio.data.dataset import ClipDataset
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, assign_splits
-from deepfake_audio.features import MelFeatures
+from deepfake_audio.settings import MelFeatures
 
 
 def _one_thread(_: int) -> None:
@@ -175,9 +175,7 @@ class AudioDataModule(LightningDataModule):
         return ClipDataset(
             self.clips[split],
             read=self._readers["waveform" if use_waves else "logmel"],
-            length=front_end.num_samples(self.features.frames)
-            if use_waves
-            else self.features.frames,
+            length=self.features.window_samples if use_waves else self.features.frames,
             to_input=self.input_transform(),
             front_end=front_end,
             train=train,

@@ -23,7 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from deepfake_audio.audio import SAMPLE_RATE, load_audio
-from deepfake_audio.features import LogMel, MelFeatures
+from deepfake_audio.features import LogMel
+from deepfake_audio.settings import MelFeatures
 
 CACHE_VERSION = 1
 

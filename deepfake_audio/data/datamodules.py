@@ -12,7 +12,8 @@ from deepfake_audio.data.augment import Augmentation
 from deepfake_audio.data.base import AudioDataModule
 from deepfake_audio.data.graph import collate_graphs
 from deepfake_audio.data.split import SplitSpec
-from deepfake_audio.features import MelFeatures, as_frames, as_image
+from deepfake_audio.features import as_frames, as_image
+from deepfake_audio.settings import MelFeatures
 
 
 class MelImageDataModule(AudioDataModule):

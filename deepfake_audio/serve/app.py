@@ -27,7 +27,8 @@ import torch
 from matplotlib.figure import Figure
 
 from deepfake_audio.audio import load_audio
-from deepfake_audio.serve.inference import AudioDetector, Detection
+from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.serve.scoring import Detection
 
 VERDICTS = {"bona-fide": "Real", "spoof": "Fake"}
 Outputs = tuple[str, Figure | None, Figure | None]

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from deepfake_audio.data.corpus import AUDIO_SUFFIXES
-from deepfake_audio.serve.onnx import AGGREGATES, Detection, OnnxDetector
+from deepfake_audio.serve.scoring import AGGREGATES, Detection
 
 COLUMNS = ["file", "score", "prediction", "confidence", "duration", "windows", "error"]
 
@@ -112,6 +112,8 @@ def main(args: list[str]) -> int:
     if options.backend == "onnx":
         if options.device not in (None, "cpu"):
             parser.error("--backend onnx runs on the CPU only")
+        from deepfake_audio.serve.onnx import OnnxDetector
+
         detector = OnnxDetector.load(options.model, threshold=options.threshold)
     else:
         from deepfake_audio.serve.inference import AudioDetector

@@ -11,25 +11,10 @@ from typing import Any
 import torch
 
 from deepfake_audio.audio import fit_length, load_audio
-from deepfake_audio.features import MelFeatures, as_frames, as_image, normalise_utterance
+from deepfake_audio.features import as_frames, as_image, normalise_utterance
 from deepfake_audio.models.networks import Network, build_network
-
-AGGREGATES = ("mean", "max", "median")
-LABELS = {True: "bona-fide", False: "spoof"}
-
-
-@dataclass
-class Detection:
-    """The verdict on one file; ``windows`` holds each window's score."""
-
-    file: str
-    score: float = float("nan")
-    prediction: str = ""
-    confidence: float = float("nan")
-    duration: float = 0.0
-    windows: list[float] = field(default_factory=list)
-    starts: list[float] = field(default_factory=list)
-    error: str | None = None
+from deepfake_audio.serve.scoring import WindowedDetector
+from deepfake_audio.settings import MelFeatures
 
 
 @dataclass(frozen=True)
@@ -87,8 +72,8 @@ def load_model(path: str | Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
     raise FileNotFoundError(f"{path}: no such checkpoint or model package")
 
 
-class AudioDetector:
-    """Scores audio with sliding windows; the window defaults to the model's training length."""
+class AudioDetector(WindowedDetector):
+    """The torch backend: sliding windows, log-mel, the network, on CPU or GPU."""
 
     def __init__(
         self,
@@ -105,22 +90,16 @@ class AudioDetector:
         self.network.load_state_dict(weights)
         self.network.eval().to(self.device)
         self.front_end = self.features.front_end().to(self.device)
-        self.window = self.front_end.num_samples(self.features.frames)
 
     @classmethod
     def load(cls, path: str | Path, **options: Any) -> AudioDetector:
         return cls(*load_model(path), **options)
 
-    @staticmethod
-    def windows(wave: torch.Tensor, window: int, hop: int) -> tuple[torch.Tensor, list[int]]:
-        """``[n, window]`` crops every ``hop`` samples, the last one ending at the clip's end,
-        and their start samples; a clip shorter than one window is repeated to fill it."""
-        if wave.numel() <= window:
-            return fit_length(wave, window).unsqueeze(0), [0]
-        starts = list(range(0, wave.numel() - window + 1, hop))
-        if starts[-1] + window < wave.numel():
-            starts.append(wave.numel() - window)
-        return torch.stack([wave[s : s + window] for s in starts]), starts
+    def read(self, path: str | Path) -> torch.Tensor:
+        return load_audio(path, self.features.sample_rate)
+
+    def crops(self, wave: torch.Tensor, window: int, starts: list[int]) -> torch.Tensor:
+        return torch.stack([fit_length(wave, window, start) for start in starts])
 
     def model_input(self, crops: torch.Tensor) -> Any:
         """Windows ``[n, samples]`` as a batch of this model's inputs."""
@@ -143,51 +122,3 @@ class AudioDetector:
             batch = crops[start : start + batch_size].to(self.device)
             scores += torch.sigmoid(self.network(self.model_input(batch))).float().tolist()
         return scores
-
-    def verdict(self, file: str, scores: list[float], aggregate: str, **details: Any) -> Detection:
-        """Aggregate window scores and call the file by the threshold."""
-        values = torch.tensor(scores)
-        score = float(
-            {"mean": values.mean, "max": values.max, "median": values.median}[aggregate]()
-        )
-        bona_fide = score >= self.threshold
-        return Detection(
-            file=file,
-            score=score,
-            prediction=LABELS[bona_fide],
-            confidence=score if bona_fide else 1.0 - score,
-            windows=scores,
-            **details,
-        )
-
-    def detect_wave(
-        self,
-        wave: torch.Tensor,
-        file: str = "",
-        window_seconds: float | None = None,
-        hop_seconds: float | None = None,
-        aggregate: str = "mean",
-        batch_size: int = 32,
-    ) -> Detection:
-        """Score a mono waveform at the model's sample rate."""
-        if aggregate not in AGGREGATES:
-            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-        rate = self.features.sample_rate
-        window = round(window_seconds * rate) if window_seconds else self.window
-        hop = round(hop_seconds * rate) if hop_seconds else window
-        crops, starts = self.windows(wave, window, hop)
-        return self.verdict(
-            file,
-            self.score_windows(crops, batch_size),
-            aggregate,
-            duration=wave.numel() / rate,
-            starts=[round(start / rate, 3) for start in starts],
-        )
-
-    def detect_file(self, path: str | Path, **options: Any) -> Detection:
-        """Score one file; an unreadable file gives a Detection with ``error`` set."""
-        try:
-            wave = load_audio(path, self.features.sample_rate)
-        except Exception as error:  # reported per file; the other files are still scored
-            return Detection(file=str(path), error=str(error).removeprefix(f"{path}: "))
-        return self.detect_wave(wave, str(path), **options)

@@ -12,47 +12,22 @@ import io
 import json
 import math
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import soundfile as sf
+
+from deepfake_audio.reading import read_mono
+from deepfake_audio.serve.scoring import WindowedDetector
+from deepfake_audio.settings import MelFeatures
 
 if TYPE_CHECKING:
     import torch
 
     from deepfake_audio.serve.inference import ModelSpec
 
-AGGREGATES = ("mean", "max", "median")
-LABELS = {True: "bona-fide", False: "spoof"}
 SUPPORTED = ("image", "sequence")
 FILES = ("model.onnx", "mel_filters.npy")
-
-
-@dataclass
-class Detection:
-    """The verdict on one file; ``windows`` holds each window's score."""
-
-    file: str
-    score: float = float("nan")
-    prediction: str = ""
-    confidence: float = float("nan")
-    duration: float = 0.0
-    windows: list[float] = field(default_factory=list)
-    starts: list[float] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Features:
-    """A package's log-mel settings (the fields of ``MelFeatures``, without torch)."""
-
-    sample_rate: int
-    n_fft: int
-    hop_length: int
-    n_mels: int
-    frames: int
 
 
 def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, bytes]:
@@ -125,16 +100,8 @@ def _scripted_darts(network: Any, example: torch.Tensor) -> Any:
 
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """Mono float32 waveform at ``sample_rate``, read, checked and resampled as ``load_audio``."""
-    try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # soundfile raises several types for unreadable input
-        raise ValueError(f"{path}: cannot read audio ({error})") from error
-    if data.shape[0] == 0:
-        raise ValueError(f"{path}: file holds no samples")
-    if not np.isfinite(data).all():
-        raise ValueError(f"{path}: audio contains NaN or Inf samples")
-    wave = data.mean(axis=1)
+    """Mono float32 waveform at ``sample_rate``, as ``load_audio`` reads it (without torch)."""
+    wave, file_rate = read_mono(path)
     return wave if file_rate == sample_rate else resample(wave, file_rate, sample_rate)
 
 
@@ -155,7 +122,7 @@ def resample(
     return resampled[: math.ceil(new * len(wave) / orig)]
 
 
-class OnnxDetector:
+class OnnxDetector(WindowedDetector):
     """``AudioDetector``'s scoring with ``model.onnx`` on onnxruntime (CPU) and numpy features."""
 
     def __init__(self, folder: Path, threshold: float | None = None, threads: int = 1) -> None:
@@ -163,9 +130,8 @@ class OnnxDetector:
 
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self.input: dict[str, Any] = config["input"]
-        self.features = Features(**self.input["features"])
+        self.features = MelFeatures(**self.input["features"])
         self.threshold = float(config["threshold"]) if threshold is None else threshold
-        self.window = (self.features.frames - 1) * self.features.hop_length
         self.mel_filters = np.load(folder / "mel_filters.npy")
         n_fft = self.features.n_fft
         self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
@@ -187,16 +153,13 @@ class OnnxDetector:
             )
         return cls(folder, **options)
 
-    @staticmethod
-    def windows(wave: np.ndarray, window: int, hop: int) -> tuple[np.ndarray, list[int]]:
-        """``[n, window]`` crops every ``hop`` samples, the last one ending at the clip's end,
-        and their start samples; a clip shorter than one window is repeated to fill it."""
-        if wave.size <= window:
-            return np.resize(wave, window)[None], [0]
-        starts = list(range(0, wave.size - window + 1, hop))
-        if starts[-1] + window < wave.size:
-            starts.append(wave.size - window)
-        return np.stack([wave[s : s + window] for s in starts]), starts
+    def read(self, path: str | Path) -> np.ndarray:
+        return read_audio(path, self.features.sample_rate)
+
+    def crops(self, wave: np.ndarray, window: int, starts: list[int]) -> np.ndarray:
+        if len(wave) < window:  # one window, the clip repeated to fill it
+            return np.resize(wave, window)[None]
+        return np.stack([wave[start : start + window] for start in starts])
 
     def model_input(self, crops: np.ndarray) -> np.ndarray:
         """Windows ``[n, samples]`` as a batch of network inputs: ``LogMel``, then
@@ -221,50 +184,3 @@ class OnnxDetector:
             (logits,) = self.session.run(None, {"input": batch})
             scores += np.exp(-np.logaddexp(0, -logits)).tolist()  # a sigmoid that never overflows
         return scores
-
-    def verdict(self, file: str, scores: list[float], aggregate: str, **details: Any) -> Detection:
-        """Aggregate window scores (median: the lower middle one, as torch) and call the file."""
-        values = np.sort(np.asarray(scores, dtype=np.float32))
-        middle = values[(len(values) - 1) // 2]
-        score = float({"mean": values.mean(), "max": values[-1], "median": middle}[aggregate])
-        bona_fide = score >= self.threshold
-        return Detection(
-            file=file,
-            score=score,
-            prediction=LABELS[bona_fide],
-            confidence=score if bona_fide else 1.0 - score,
-            windows=scores,
-            **details,
-        )
-
-    def detect_wave(
-        self,
-        wave: np.ndarray,
-        file: str = "",
-        window_seconds: float | None = None,
-        hop_seconds: float | None = None,
-        aggregate: str = "mean",
-        batch_size: int = 32,
-    ) -> Detection:
-        """Score a mono float32 waveform at the model's sample rate."""
-        if aggregate not in AGGREGATES:
-            raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-        rate = self.features.sample_rate
-        window = round(window_seconds * rate) if window_seconds else self.window
-        hop = round(hop_seconds * rate) if hop_seconds else window
-        crops, starts = self.windows(wave, window, hop)
-        return self.verdict(
-            file,
-            self.score_windows(crops, batch_size),
-            aggregate,
-            duration=wave.size / rate,
-            starts=[round(start / rate, 3) for start in starts],
-        )
-
-    def detect_file(self, path: str | Path, **options: Any) -> Detection:
-        """Score one file; an unreadable file gives a Detection with ``error`` set."""
-        try:
-            wave = read_audio(path, self.features.sample_rate)
-        except Exception as error:  # reported per file; the other files are still scored
-            return Detection(file=str(path), error=str(error).removeprefix(f"{path}: "))
-        return self.detect_wave(wave, str(path), **options)
