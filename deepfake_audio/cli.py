@@ -41,7 +41,7 @@ def main(args: list[str] | None = None) -> None:
     if argv[:1] and argv[0] in LIGHTNING or argv[:1] == ["--print_config"]:
         from deepfake_audio.lightning_cli import DeepfakeCLI
 
-        DeepfakeCLI(args=argv)
+        DeepfakeCLI(args=args)  # None: LightningCLI reads sys.argv itself, as usual
         return
     listing = "\n".join(f"  {' '.join(w):<10} {text}" for w, (_, text) in COMMANDS.items())
     print(USAGE.format(commands=listing))
