@@ -4,7 +4,7 @@ The DataModules load lazily, so that inference code importing ``deepfake_audio.d
 or the audio helpers does not pay for Lightning.
 """
 
-from importlib import import_module
+from deepfake_audio.lazy import lazy_attributes
 
 _LAZY = {
     "AudioDataModule": "deepfake_audio.data.base",
@@ -14,8 +14,4 @@ _LAZY = {
 }
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
