@@ -21,6 +21,7 @@ from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 from deepfake_audio.data import AudioDataModule  # noqa: E402
 from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
+from deepfake_audio.random_state import RandomState  # noqa: E402
 from deepfake_audio.run_record import RunRecord  # noqa: E402
 
 BEST, LAST = "best", "last"
@@ -51,19 +52,25 @@ class DeepfakeCLI(LightningCLI):
             auto_configure_optimizers=False,
             save_config_callback=RunRecord,
             save_config_kwargs={"overwrite": True},
-            trainer_defaults={"callbacks": [TestReport(), ValidationFigures()]},
+            trainer_defaults={"callbacks": [TestReport(), ValidationFigures(), RandomState()]},
             args=args,
             run=run,
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # best.ckpt: lowest val/eer. last.ckpt: every epoch, to resume from (Lightning's own
+        # save_last follows the best checkpoint only, so a second callback writes it).
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": "val/eer",
                 "checkpoint.mode": "min",
                 "checkpoint.filename": BEST,
-                "checkpoint.save_last": True,
+                "checkpoint.enable_version_counter": False,
+                "last_checkpoint.filename": LAST,
+                "last_checkpoint.save_top_k": 1,
+                "last_checkpoint.enable_version_counter": False,
                 "trainer.default_root_dir": "lightning_logs",
             }
         )
@@ -77,10 +84,11 @@ class DeepfakeCLI(LightningCLI):
 
     @property
     def experiment_name(self) -> str:
-        """Log folder name: the stem of the last ``--config`` file, else the detector's class."""
+        """Log folder name: the stem of the first ``--config`` (later ones are overlays), else
+        the detector's class."""
         config = self._section(self.config)
         if config.get("config"):
-            return Path(str(config.config[-1])).stem
+            return Path(str(config.config[0])).stem
         return config.model.class_path.rsplit(".", 1)[-1].lower()
 
     @property

@@ -49,9 +49,11 @@ def run_cli(args: list[str]) -> None:
         main(args)
 
 
-def run_cli_process(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli_process(
+    args: list[str], timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run ``deepfake ARGS`` in a fresh process with one thread, capturing its output."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **(env or {})}
     command = [sys.executable, "-m", "deepfake_audio.cli", *args]
     return subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout

@@ -21,7 +21,7 @@ from deepfake_audio.data.cache import (
     default_cache_dir,
 )
 from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpus
-from deepfake_audio.data.dataset import ClipDataset
+from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, assign_splits
@@ -180,18 +180,26 @@ class AudioDataModule(LightningDataModule):
             front_end=front_end,
             train=train,
             augmentations=self.augmentations,
+            seed=self.seed,
         )
 
     def _loader(self, split: str, train: bool = False) -> DataLoader:
+        dataset = self._dataset(split, train)
+        sampler = None
+        if train:
+            trainer = self.trainer
+            replicas, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+            sampler = EpochSampler(dataset, replicas, rank, shuffle=True, seed=self.seed)
         return DataLoader(
-            self._dataset(split, train),
+            dataset,
             batch_size=self.batch_size,
-            shuffle=train,
+            sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=self.collate(),
             worker_init_fn=_one_thread,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
+            generator=torch.Generator(),  # loaders never draw from the global generator
         )
 
     def train_dataloader(self) -> DataLoader:

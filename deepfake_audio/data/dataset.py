@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler
 
 from deepfake_audio.audio import fit_length, random_start
 from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveAugmentation
@@ -13,8 +13,20 @@ from deepfake_audio.data.corpus import Clip
 from deepfake_audio.features import LogMel, normalise_utterance
 
 
+class EpochSampler(DistributedSampler):
+    """Shuffles by ``seed + epoch`` and yields ``(index, epoch)``, so that each training item's
+    crop and augmentations depend only on the seed, the epoch and the item: the same with any
+    number of workers, on every rank layout, and after resuming from a checkpoint.
+
+    Being a ``DistributedSampler``, Lightning shards it as it is and calls ``set_epoch``.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return ((index, self.epoch) for index in super().__iter__())
+
+
 class ClipDataset(Dataset):
-    """Yields ``(input, label, index)``.
+    """Yields ``(input, label, index)`` for an index, or for ``(index, epoch)`` (training).
 
     ``read`` returns a clip's whole utterance: a waveform when ``front_end`` is given (the
     log-mel is then computed per crop, after waveform augmentation), else a log-mel
@@ -31,8 +43,10 @@ class ClipDataset(Dataset):
         front_end: LogMel | None = None,
         train: bool = False,
         augmentations: Sequence[Augmentation] = (),
+        seed: int = 0,
     ) -> None:
         self.clips = list(clips)
+        self.seed = seed
         self.read = read
         self.length = length
         self.to_input = to_input
@@ -47,8 +61,15 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        clip = self.clips[index]
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        # The item's own generator state, whatever ran before in this process.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
+            inputs = self._item(self.clips[index])
+        return inputs, torch.tensor(float(self.clips[index].label)), index
+
+    def _item(self, clip: Clip) -> torch.Tensor:
         utterance = self.read(clip)
         start = random_start(utterance.shape[-1], self.length) if self.train else 0
         crop = fit_length(utterance, self.length, start)
@@ -58,5 +79,4 @@ class ClipDataset(Dataset):
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
-        features = normalise_utterance(crop)
-        return self.to_input(features), torch.tensor(float(clip.label)), index
+        return self.to_input(normalise_utterance(crop))
