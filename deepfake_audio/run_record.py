@@ -53,8 +53,13 @@ def environment() -> dict:
 class RunRecord(SaveConfigCallback):
     """Saves the full config (as Lightning does) and ``environment.json`` into the run folder."""
 
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self.log_dir = trainer.log_dir  # a collective call under DDP: every rank asks, here
+        super().setup(trainer, pl_module, stage)
+
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        """Runs on rank 0 only, so it must not make collective calls."""
         stage = getattr(stage, "value", stage)  # Lightning passes a TrainerFn
         name = "environment.json" if stage == "fit" else f"environment-{stage}.json"
-        path = Path(trainer.log_dir) / name
+        path = Path(self.log_dir) / name
         atomic_write_text(path, json.dumps(environment(), indent=2) + "\n")
