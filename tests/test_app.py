@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,23 @@ def test_browser_recording(browser: Browser, server: tuple, detector: AudioDetec
     assert Path(path).is_relative_to(server[1])
     assert sf.info(path).format == "WAV"  # the browser sends recordings as WAV uploads
     assert verdict == analyse(detector, path, MAX_SECONDS)[0]
+
+
+def test_sixteen_concurrent_requests_all_get_the_right_answer(
+    models: dict, clips: dict, server: tuple
+) -> None:
+    url, _ = server
+    expected = {
+        (name, clip): analyse(detector, clips[clip], MAX_SECONDS)[0]
+        for name, detector in models.items()
+        for clip in ("good", "notes")
+    }
+    jobs = [list(expected)[i % len(expected)] for i in range(16)]
+
+    def ask(job: tuple[str, str]) -> str:
+        name, clip = job
+        return connect(url).predict(handle_file(clips[clip]), name, api_name="/analyse")[0]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(ask, jobs))
+    assert answers == [expected[job] for job in jobs]
