@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torchaudio.functional as AF
 
 from deepfake_audio.reading import AudioError, read_mono
 from deepfake_audio.settings import SAMPLE_RATE
 
-__all__ = ["SAMPLE_RATE", "AudioError", "fit_length", "load_audio", "random_start"]
+__all__ = ["SAMPLE_RATE", "AudioError", "fit_length", "load_audio", "random_start", "resample"]
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """Read any soundfile-supported file as a mono float32 waveform at ``sample_rate``."""
     samples, file_rate = read_mono(path)
-    wave = torch.from_numpy(samples)
-    if file_rate != sample_rate:
-        wave = AF.resample(wave, file_rate, sample_rate)
-    return wave
+    return resample(samples, file_rate, sample_rate)
+
+
+def resample(samples: np.ndarray, file_rate: int, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+    """Mono numpy samples at ``file_rate`` as a float32 tensor at ``sample_rate``."""
+    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    return wave if file_rate == sample_rate else AF.resample(wave, file_rate, sample_rate)
 
 
 def fit_length(signal: torch.Tensor, length: int, start: int = 0) -> torch.Tensor:

@@ -12,6 +12,18 @@ class AudioError(ValueError):
     """An audio file that cannot be used, with the file named in the message."""
 
 
+def _unreadable(path: str | Path, error: Exception) -> AudioError:
+    return AudioError(f"{path}: cannot read audio ({error})")
+
+
+def audio_info(path: str | Path) -> sf._SoundFileInfo:
+    """The header of an audio file (rate, frames, channels), read without decoding."""
+    try:
+        return sf.info(str(path))
+    except Exception as error:  # soundfile raises several types for unreadable input
+        raise _unreadable(path, error) from error
+
+
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     """A file's samples averaged to mono float32, and its sample rate.
 
@@ -20,7 +32,7 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as error:  # soundfile raises several types for unreadable input
-        raise AudioError(f"{path}: cannot read audio ({error})") from error
+        raise _unreadable(path, error) from error
     if data.shape[0] == 0:
         raise AudioError(f"{path}: file holds no samples")
     if not np.isfinite(data).all():

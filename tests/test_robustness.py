@@ -152,3 +152,26 @@ def test_detect_over_a_thousand_files_keeps_memory_flat(detector: AudioDetector,
     assert memory[1] - memory[0] < 30, (
         f"resident memory grew from {memory[0]:.0f} to {memory[1]:.0f} MB"
     )
+
+
+def test_long_files_are_streamed_with_the_same_scores(detector: AudioDetector, tmp_path: Path):
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal((70 * 44_100, 2)).astype(np.float32)
+    sf.write(tmp_path / "long.wav", noise, 44_100, subtype="FLOAT")
+    streamed = detector.detect_file(tmp_path / "long.wav", hop_seconds=1.5)
+    whole = detector.detect_wave(load_audio(tmp_path / "long.wav"), hop_seconds=1.5)
+    assert streamed.starts == whole.starts and len(streamed.windows) > 40
+    assert np.allclose(streamed.windows, whole.windows, atol=1e-5)
+    assert streamed.duration == pytest.approx(70.0)
+
+
+@pytest.mark.slow
+def test_a_thirty_minute_file_is_never_read_whole(detector: AudioDetector, tmp_path, monkeypatch):
+    path = tmp_path / "half-hour.wav"
+    with sf.SoundFile(path, "w", 16_000, 1, subtype="PCM_16") as out:
+        for _ in range(30):
+            out.write(_tone(16_000, 60.0)[:, 0])
+    monkeypatch.setattr(detector, "read", lambda _: pytest.fail("read the whole file"))
+    detection = detector.detect_file(path)
+    assert detection.error is None and detection.duration == pytest.approx(1800.0)
+    assert len(detection.windows) == int(np.ceil(1800 * 16_000 / detector.window))

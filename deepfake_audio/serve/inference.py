@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from deepfake_audio.audio import fit_length, load_audio
+from deepfake_audio.audio import fit_length, load_audio, resample
 from deepfake_audio.features import as_frames, as_image, normalise_utterance
 from deepfake_audio.models.networks import Network, build_network
 from deepfake_audio.serve.scoring import WindowedDetector
@@ -97,6 +98,9 @@ class AudioDetector(WindowedDetector):
 
     def read(self, path: str | Path) -> torch.Tensor:
         return load_audio(path, self.features.sample_rate)
+
+    def to_wave(self, samples: np.ndarray, file_rate: int) -> torch.Tensor:
+        return resample(samples, file_rate, self.features.sample_rate)
 
     def crops(self, wave: torch.Tensor, window: int, starts: list[int]) -> torch.Tensor:
         return torch.stack([fit_length(wave, window, start) for start in starts])

@@ -156,6 +156,10 @@ class OnnxDetector(WindowedDetector):
     def read(self, path: str | Path) -> np.ndarray:
         return read_audio(path, self.features.sample_rate)
 
+    def to_wave(self, samples: np.ndarray, file_rate: int) -> np.ndarray:
+        rate = self.features.sample_rate
+        return samples if file_rate == rate else resample(samples, file_rate, rate)
+
     def crops(self, wave: np.ndarray, window: int, starts: list[int]) -> np.ndarray:
         if len(wave) < window:  # one window, the clip repeated to fill it
             return np.resize(wave, window)[None]

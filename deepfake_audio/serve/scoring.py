@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
+from deepfake_audio.reading import AudioError, audio_info
 from deepfake_audio.settings import MelFeatures
 
 AGGREGATES = ("mean", "max", "median")
+STREAM_SECONDS = 60.0  # longer files are read in pieces
 LABELS = {True: "bona-fide", False: "spoof"}
 
 
@@ -54,6 +58,10 @@ class WindowedDetector:
         return self.features.window_samples
 
     def read(self, path: str | Path) -> Any:
+        raise NotImplementedError
+
+    def to_wave(self, samples: np.ndarray, file_rate: int) -> Any:
+        """Mono samples at ``file_rate`` as this backend's waveform at the model's rate."""
         raise NotImplementedError
 
     def crops(self, wave: Any, window: int, starts: list[int]) -> Any:
@@ -101,10 +109,68 @@ class WindowedDetector:
             starts=[round(start / rate, 3) for start in starts],
         )
 
-    def detect_file(self, path: str | Path, **options: Any) -> Detection:
-        """Score one file; an unreadable file gives a Detection with ``error`` set."""
+    def detect_file(
+        self,
+        path: str | Path,
+        window_seconds: float | None = None,
+        hop_seconds: float | None = None,
+        aggregate: str = "mean",
+        batch_size: int = 32,
+    ) -> Detection:
+        """Score one file; an unreadable file gives a Detection with ``error`` set.
+
+        Files longer than :data:`STREAM_SECONDS` are read a batch of windows at a time, so
+        memory stays bounded however long the recording.
+        """
+        options = {"aggregate": aggregate, "batch_size": batch_size}
         try:
-            wave = self.read(path)
+            info = audio_info(path)
+            rate = self.features.sample_rate
+            window = round(window_seconds * rate) if window_seconds else self.window
+            hop = round(hop_seconds * rate) if hop_seconds else window
+            if info.duration <= max(STREAM_SECONDS, 2 * window / rate):
+                wave = self.read(path)
+                return self.detect_wave(wave, str(path), window / rate, hop / rate, **options)
+            return self._detect_stream(path, info.samplerate, info.frames, window, hop, **options)
         except Exception as error:  # reported per file; the other files are still scored
             return Detection(file=str(path), error=str(error).removeprefix(f"{path}: "))
-        return self.detect_wave(wave, str(path), **options)
+
+    def _detect_stream(
+        self, path: str | Path, file_rate: int, frames: int, window: int, hop: int, **options: Any
+    ) -> Detection:
+        rate = self.features.sample_rate
+        total = math.ceil(frames * rate / file_rate)
+        starts = window_starts(total, window, hop)
+        scores: list[float] = []
+        batch = options["batch_size"]
+        with sf.SoundFile(str(path)) as audio:
+            for first in range(0, len(starts), batch):
+                group = starts[first : first + batch]
+                wave, offset = self._read_span(audio, path, group[0], group[-1] + window)
+                crops = self.crops(wave, window, [start - offset for start in group])
+                scores += self.score_windows(crops, batch)
+        return self.verdict(
+            str(path),
+            scores,
+            options["aggregate"],
+            duration=total / rate,
+            starts=[round(start / rate, 3) for start in starts],
+        )
+
+    def _read_span(
+        self, audio: sf.SoundFile, path: str | Path, begin: int, end: int
+    ) -> tuple[Any, int]:
+        """Samples ``[begin, end)`` at the model's rate (and a little around them), read from
+        the file with a margin aligned to both rates so the resampling matches a whole read.
+        Returns the waveform and the model-rate index of its first sample."""
+        rate = self.features.sample_rate
+        common = math.gcd(rate, audio.samplerate)
+        unit, file_unit = rate // common, audio.samplerate // common
+        margin = math.ceil(0.05 * rate / unit)
+        first = max(begin // unit - margin, 0)
+        last = -(-end // unit) + margin
+        audio.seek(first * file_unit)
+        block = audio.read((last - first) * file_unit, dtype="float32", always_2d=True)
+        if not np.isfinite(block).all():
+            raise AudioError(f"{path}: audio contains NaN or Inf samples")
+        return self.to_wave(block.mean(axis=1), audio.samplerate), first * unit
