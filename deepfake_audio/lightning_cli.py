@@ -99,6 +99,9 @@ class DeepfakeCLI(LightningCLI):
         config = self._section(self.config)
         if "ckpt_path" not in config:
             return
+        if config.get("weights_only") is None:
+            # Never unpickle a checkpoint unless asked to: --weights_only false for trusted ones.
+            config.weights_only = True
         which = config.ckpt_path
         if which is None and self.subcommand != "fit":
             which = BEST

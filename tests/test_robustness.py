@@ -175,3 +175,23 @@ def test_a_thirty_minute_file_is_never_read_whole(detector: AudioDetector, tmp_p
     detection = detector.detect_file(path)
     assert detection.error is None and detection.duration == pytest.approx(1800.0)
     assert len(detection.windows) == int(np.ceil(1800 * 16_000 / detector.window))
+
+
+class Payload:
+    """Stands for any object a malicious checkpoint could smuggle in to run code on load."""
+
+
+def test_checkpoints_are_never_unpickled(tiny_corpus: Path, tmp_path: Path):
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    args = small_run_args(tiny_corpus, tmp_path, batch_size=4)
+    run_cli(["fit", config, *args, "--trainer.max_epochs=1"])
+    clean = tmp_path / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
+    tampered = tmp_path / "tampered.ckpt"
+    checkpoint = torch.load(clean, weights_only=True)
+    checkpoint["extra"] = Payload()
+    torch.save(checkpoint, tampered)
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+        run_cli(["test", config, *args, f"--ckpt_path={tampered}"])
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+        AudioDetector.load(tampered)
+    run_cli(["test", config, *args, f"--ckpt_path={clean}"])  # a clean one still loads
