@@ -28,6 +28,15 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo_corpus(tmp_path_factory.mktemp("tiny"), n_speakers=4, clips_per_speaker=3)
 
 
+@pytest.fixture(scope="session")
+def lstm_checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """best.ckpt of a one-epoch LSTM fit on the tiny corpus, shared by the inference tests."""
+    root = tmp_path_factory.mktemp("lstm-model")
+    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    run_cli(["fit", config, *small_run_args(tiny_corpus, root, 4), "--trainer.max_epochs=1"])
+    return root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
+
+
 def small_run_args(corpus: Path, root_dir: Path, batch_size: int = 2) -> list[str]:
     """Shrink any config to a quick CPU run on the tiny corpus."""
     return [

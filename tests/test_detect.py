@@ -11,20 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import run_cli
 
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.scoring import window_starts
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("detect-model")
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
-    run_cli(
-        ["fit", config, *small_run_args(tiny_corpus, root, batch_size=4), "--trainer.max_epochs=1"]
-    )
-    return root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
+def checkpoint(lstm_checkpoint: Path) -> Path:
+    return lstm_checkpoint
 
 
 @pytest.fixture(scope="module")

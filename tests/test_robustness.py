@@ -74,13 +74,8 @@ def test_digital_silence_normalises_to_zeros():
 
 
 @pytest.fixture(scope="module")
-def detector(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> AudioDetector:
-    root = tmp_path_factory.mktemp("robust-model")
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
-    run_cli(
-        ["fit", config, *small_run_args(tiny_corpus, root, batch_size=4), "--trainer.max_epochs=1"]
-    )
-    return AudioDetector.load(root / "lstm" / "version_0" / "checkpoints" / "best.ckpt")
+def detector(lstm_checkpoint: Path) -> AudioDetector:
+    return AudioDetector.load(lstm_checkpoint)
 
 
 @pytest.mark.parametrize(
