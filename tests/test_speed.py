@@ -1,0 +1,38 @@
+"""The opt-in speed switches train and leave checkpoints loadable as usual."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CONFIGS, run_cli, small_run_args
+
+from deepfake_audio.serve.inference import AudioDetector
+
+
+@pytest.mark.parametrize(
+    ("switch", "config"), [("ChannelsLast", "resnet18"), ("CompileNetwork", "lstm")]
+)
+def test_speed_switch_trains_and_checkpoints_load(
+    tiny_corpus: Path, tmp_path: Path, switch: str, config: str
+):
+    run_cli(
+        [
+            "fit",
+            f"--config={CONFIGS[0].parent / f'{config}.yaml'}",
+            *small_run_args(tiny_corpus, tmp_path, batch_size=4),
+            "--trainer.max_epochs=1",
+            "--trainer.limit_train_batches=2",
+            f"--trainer.callbacks+=deepfake_audio.speed.{switch}",
+        ]
+    )
+    checkpoint = tmp_path / config / "version_0" / "checkpoints" / "last.ckpt"
+    weights = torch.load(checkpoint, weights_only=True)["state_dict"]
+    assert not any("_orig_mod" in key for key in weights)  # compiled in place: same keys
+    if switch == "ChannelsLast":
+        assert weights["network.model.conv1.weight"].is_contiguous(
+            memory_format=torch.channels_last
+        )
+    detector = AudioDetector.load(checkpoint)  # loads into a plain network
+    assert detector.spec.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
