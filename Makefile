@@ -6,7 +6,7 @@ CONFIG ?= configs/resnet18.yaml
 # One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help install demo test lint format fit evaluate tensorboard clean
+.PHONY: help install demo test bench lint format fit evaluate tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ demo: install ## Train and test ResNet-18 on the built-in demo set (CONFIG=... f
 
 test: install ## Run the test suite
 	$(THREADS) $(BIN)/pytest
+
+bench: install ## Print the benchmark table (data, training, inference, latency); ARGS="--root DIR"
+	$(BIN)/python bench/run.py $(ARGS)
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check .

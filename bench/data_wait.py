@@ -10,6 +10,7 @@ the whole. Run it on an otherwise idle machine: other load inflates both parts.
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -67,6 +68,9 @@ def main() -> None:
     print(f"\nconfig: {args.config}  corpus: {args.root or 'demo set'}  timed steps: {steps}")
     print(f"time per step: {total / steps:.3f} s   waiting for data: {waiting / steps:.3f} s")
     print(f"share of training time spent waiting for data: {100 * waiting / total:.1f}%")
+    batch = cli.datamodule.batch_size
+    print(f"training samples per second: {batch * steps / total:.1f}")
+    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

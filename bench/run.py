@@ -1,0 +1,149 @@
+"""`make bench`: one table of the figures that matter, each a median, ratios from the same run.
+
+    python bench/run.py [--root DIR] [--archs resnet18 gnn lstm darts] [--batches 12]
+
+Training figures come from a fresh process per architecture (bench/data_wait.py) on the corpus
+(default: the built-in demo set); inference figures use random weights on one 5 s clip
+(bench/latency.py). Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import data_pipeline
+import latency
+import numpy as np
+import torch
+
+from deepfake_audio.data import MelImageDataModule
+from deepfake_audio.data.augment import WhiteNoise
+from deepfake_audio.data.demo import ensure_demo_corpus
+from deepfake_audio.serve.export import export
+from deepfake_audio.serve.inference import AudioDetector
+
+BENCH = Path(__file__).resolve().parent
+CONFIGS = BENCH.parent / "configs"
+
+
+def data_rows(root: Path, clips: int) -> list[tuple[str, str, str]]:
+    cache_dir = Path(tempfile.mkdtemp(prefix="bench-cache-"))
+    paths = {
+        "seed-style: decode + log-mel per item": dict(cache=False, augmentations=[WhiteNoise()]),
+        "cached log-mel (default)": dict(augmentations=[]),
+        "cached waveform + log-mel per item": dict(augmentations=[WhiteNoise()]),
+    }
+    rates = {}
+    for name, options in paths.items():
+        dm = MelImageDataModule(root, num_workers=2, cache_dir=cache_dir, **options)
+        dm.prepare_data()
+        dm.setup("fit")
+        dm.num_workers = 0
+        rates[name] = data_pipeline.clips_per_second(dm.train_dataloader().dataset, clips, 3)
+    seed = rates["seed-style: decode + log-mel per item"]
+    rows = [(f"data: {n}", f"{r:,.0f} clips/s", f"{r / seed:.1f}x") for n, r in rates.items()]
+    rows.append(("data: log-mel on the GPU", "not implemented", ""))
+    return rows
+
+
+def _figure(output: str, label: str) -> str:
+    return re.search(rf"{label}: ([\d.]+)", output).group(1)
+
+
+def training_rows(root: Path | None, archs: list[str], batches: int) -> list[tuple[str, str, str]]:
+    rows = []
+    for arch in archs:
+        command = [
+            sys.executable,
+            str(BENCH / "data_wait.py"),
+            "--config",
+            str(CONFIGS / f"{arch}.yaml"),
+        ]
+        command += ["--batches", str(batches)] + (["--root", str(root)] if root else [])
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        rate = _figure(output, "training samples per second")
+        wait = _figure(output, "time spent waiting for data")
+        peak = _figure(output, "peak memory")
+        rows.append((f"train {arch}", f"{rate} samples/s", f"data wait {wait}%, peak {peak} MB"))
+    return rows
+
+
+def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-inference-"))
+    clip = folder / "clip.wav"
+    rng = np.random.default_rng(0)
+    import soundfile as sf
+
+    sf.write(clip, 0.1 * rng.standard_normal(5 * 16_000).astype(np.float32), 16_000)
+    wave = torch.from_numpy(sf.read(clip, dtype="float32")[0])
+    rows = []
+    for arch in archs:
+        package = folder / arch
+        onnx = latency.ARCHITECTURES[arch][1]["representation"] != "graph"
+        export(latency.checkpoint(arch, folder), package, onnx=onnx)
+        detector = AudioDetector.load(package, device="cpu")
+        crops = detector.crops(wave, detector.window, [0] * 64)
+        rates = {}
+        for batch in (1, 32):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                detector.score_windows(crops, batch)
+                times.append(time.perf_counter() - start)
+            rates[batch] = len(crops) / statistics.median(times)
+        rows.append(
+            (f"infer {arch}", f"{rates[1]:,.0f} / {rates[32]:,.0f} clips/s", "batch 1 / 32, torch")
+        )
+        warm = latency.warm_ms(detector, wave, 10)
+        cold = latency.cold_s(package, clip, "onnx" if onnx else "torch")
+        rows.append(
+            (
+                f"latency {arch}",
+                f"{warm:.1f} ms warm",
+                f"cold detect {cold:.2f} s ({'onnx' if onnx else 'torch'})",
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--archs", nargs="+", default=["resnet18", "gnn", "lstm", "darts"])
+    parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--clips", type=int, default=150)
+    options = parser.parse_args()
+    root = options.root or ensure_demo_corpus()
+    started = time.perf_counter()
+    torch.set_num_threads(1)  # as in a DataLoader worker
+    rows = data_rows(root, options.clips)
+    torch.set_num_threads(2)
+    rows += training_rows(options.root, options.archs, options.batches)
+    rows += inference_rows(options.archs, repeats=3)
+    help_times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "deepfake_audio.cli", "--help"], capture_output=True, check=True
+        )
+        help_times.append(time.perf_counter() - start)
+    rows.append(("deepfake --help", f"{statistics.median(help_times):.2f} s", "cold start"))
+
+    gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    print(f"\nmachine: {torch.get_num_threads()} torch threads, {gpu}; corpus: {root}")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'figure':<24}  notes")
+    for name, figure, notes in rows:
+        print(f"{name:<{width}}  {figure:<24}  {notes}")
+    print(f"(took {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
