@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import time
 from pathlib import Path
 
@@ -36,6 +37,10 @@ class StepTimer(Callback):
         """(seconds waiting for data, seconds in total), from the end of the first step."""
         waits = [start - end for start, end in zip(self.starts[1:], self.ends[:-1], strict=True)]
         return sum(waits), self.ends[-1] - self.ends[0]
+
+    def median_step(self) -> float:
+        """Median seconds from one step's end to the next one's (data wait included)."""
+        return statistics.median(b - a for a, b in zip(self.ends[:-1], self.ends[1:], strict=True))
 
 
 def main() -> None:
@@ -69,7 +74,7 @@ def main() -> None:
     print(f"time per step: {total / steps:.3f} s   waiting for data: {waiting / steps:.3f} s")
     print(f"share of training time spent waiting for data: {100 * waiting / total:.1f}%")
     batch = cli.datamodule.batch_size
-    print(f"training samples per second: {batch * steps / total:.1f}")
+    print(f"training samples per second: {batch / timer.median_step():.1f} (median step)")
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

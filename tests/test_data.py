@@ -112,3 +112,21 @@ def test_datamodule_split_is_speaker_disjoint(tiny_corpus: Path):
     speakers = {split: {clip.speaker for clip in clips} for split, clips in dm.clips.items()}
     assert all(speakers.values())
     assert not speakers["train"] & (speakers["val"] | speakers["test"])
+
+
+@pytest.mark.parametrize("datamodule", [MelImageDataModule, SequenceDataModule, GraphDataModule])
+def test_log_mel_on_the_device_matches_the_loader_path(tiny_corpus: Path, datamodule):
+    def first_val_batch(**options):
+        dm = datamodule(tiny_corpus, features=FEATURES, batch_size=4, num_workers=0, **options)
+        dm.setup("fit")
+        batch = next(iter(dm.val_dataloader()))
+        return dm.on_after_batch_transfer(batch, 0)
+
+    per_item = first_val_batch(cache=False)
+    on_device = first_val_batch(features_on_device=True)
+    if datamodule is GraphDataModule:
+        assert torch.equal(per_item[0].edge_index, on_device[0].edge_index)
+        per_item, on_device = (per_item[0].x, *per_item[1:]), (on_device[0].x, *on_device[1:])
+    assert on_device[0].shape == per_item[0].shape
+    assert torch.allclose(on_device[0], per_item[0], atol=1e-4)
+    assert torch.equal(on_device[1], per_item[1]) and torch.equal(on_device[2], per_item[2])

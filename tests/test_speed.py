@@ -36,3 +36,20 @@ def test_speed_switch_trains_and_checkpoints_load(
         )
     detector = AudioDetector.load(checkpoint)  # loads into a plain network
     assert detector.spec.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
+
+
+@pytest.mark.parametrize("config", ["gnn", "resnet18"])
+def test_fit_with_log_mel_on_the_device(tiny_corpus: Path, tmp_path: Path, config: str):
+    spec_augment = (
+        '{"class_path": "deepfake_audio.data.augment.SpecAugment", "init_args": {"p": 1.0}}'
+    )
+    run_cli(
+        [
+            "fit",
+            f"--config={CONFIGS[0].parent / f'{config}.yaml'}",
+            *small_run_args(tiny_corpus, tmp_path, batch_size=4),
+            "--data.features_on_device=true",
+            f"--data.augmentations+={spec_augment}",
+            "--trainer.fast_dev_run=2",
+        ]
+    )

@@ -6,13 +6,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from deepfake_audio.audio import load_audio
-from deepfake_audio.data.augment import Augmentation, WaveAugmentation
+from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveAugmentation
 from deepfake_audio.data.cache import (
     ArrayCache,
     Extractor,
@@ -25,6 +26,7 @@ from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, assign_splits
+from deepfake_audio.features import normalise_utterance
 from deepfake_audio.settings import MelFeatures
 
 
@@ -60,7 +62,8 @@ class AudioDataModule(LightningDataModule):
     Every file is decoded once up front (in parallel, into the cache): unreadable files are left
     out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
     run's log folder, together with the split lists (``splits.csv``). Subclasses decide how a
-    normalised ``[n_mels, frames]`` log-mel becomes a model input.
+    normalised ``[n_mels, frames]`` log-mel becomes a model input. With ``features_on_device``
+    the loaders yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class AudioDataModule(LightningDataModule):
         augmentations: list[Augmentation] | None,
         cache: bool,
         cache_dir: Path | None,
+        features_on_device: bool,
         batch_size: int,
         num_workers: int,
         seed: int,
@@ -84,10 +88,12 @@ class AudioDataModule(LightningDataModule):
         self.augmentations = augmentations or []
         self.cache = cache
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.features_on_device = features_on_device
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
         self.clips: dict[str, list[Clip]] = {}
+        self._device_front_end = features.front_end()
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 
@@ -104,6 +110,24 @@ class AudioDataModule(LightningDataModule):
         """A picklable collate function for the loaders; ``None`` stacks tensors."""
         return None
 
+    def batch_inputs(self, features: torch.Tensor) -> Any:
+        """A batch of normalised log-mels ``[batch, n_mels, frames]`` as one model input."""
+        return self.input_transform()(features)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """With ``features_on_device``, batches arrive as waveform crops: the log-mel,
+        feature augmentations and normalisation run here, batched, on the model's device."""
+        if not self.features_on_device:
+            return batch
+        waves, labels, indices = batch
+        self._device_front_end = self._device_front_end.to(waves.device)
+        logmel = self._device_front_end(waves)
+        if self.trainer is not None and self.trainer.training:
+            for augment in self.augmentations:
+                if isinstance(augment, FeatureAugmentation):
+                    logmel = torch.stack([augment(item) for item in logmel])
+        return self.batch_inputs(normalise_utterance(logmel)), labels, indices
+
     def inference_spec(self) -> dict:
         """What inference needs to turn audio into this DataModule's inputs (plain JSON)."""
         return {"features": asdict(self.features)}
@@ -118,9 +142,10 @@ class AudioDataModule(LightningDataModule):
         return any(isinstance(a, WaveAugmentation) for a in self.augmentations)
 
     def _extractors(self) -> dict[str, Extractor]:
-        """What to cache: log-mels for evaluation (and training), waveforms if augmented."""
+        """What to cache: log-mels for evaluation (and training), waveforms if augmented or
+        if log-mels are computed on the device."""
         extractors: dict[str, Extractor] = {"logmel": LogMelExtractor(self.features)}
-        if self.wave_training:
+        if self.wave_training or self.features_on_device:
             extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
         return extractors
 
@@ -170,14 +195,16 @@ class AudioDataModule(LightningDataModule):
                 self.report.write(Path(log_dir))
 
     def _dataset(self, split: str, train: bool) -> ClipDataset:
-        use_waves = "logmel" not in self._readers or (train and self.wave_training)
-        front_end = self.features.front_end() if use_waves else None
+        on_device = self.features_on_device
+        use_waves = on_device or "logmel" not in self._readers or (train and self.wave_training)
+        front_end = self.features.front_end() if use_waves and not on_device else None
         return ClipDataset(
             self.clips[split],
             read=self._readers["waveform" if use_waves else "logmel"],
             length=self.features.window_samples if use_waves else self.features.frames,
             to_input=self.input_transform(),
             front_end=front_end,
+            waves=use_waves,
             train=train,
             augmentations=self.augmentations,
             seed=self.seed,
@@ -195,7 +222,7 @@ class AudioDataModule(LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
-            collate_fn=self.collate(),
+            collate_fn=None if self.features_on_device else self.collate(),
             worker_init_fn=_one_thread,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),

@@ -7,10 +7,11 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from torch_geometric.data import Batch
 
 from deepfake_audio.data.augment import Augmentation
 from deepfake_audio.data.base import AudioDataModule
-from deepfake_audio.data.graph import collate_graphs
+from deepfake_audio.data.graph import collate_graphs, graph_batch
 from deepfake_audio.data.split import SplitSpec
 from deepfake_audio.features import as_frames, as_image
 from deepfake_audio.settings import MelFeatures
@@ -29,6 +30,7 @@ class MelImageDataModule(AudioDataModule):
         format: str = "auto",
         cache: bool = True,
         cache_dir: Path | None = None,
+        features_on_device: bool = False,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
@@ -41,6 +43,7 @@ class MelImageDataModule(AudioDataModule):
             augmentations=augmentations,
             cache=cache,
             cache_dir=cache_dir,
+            features_on_device=features_on_device,
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
@@ -70,6 +73,7 @@ class SequenceDataModule(AudioDataModule):
         format: str = "auto",
         cache: bool = True,
         cache_dir: Path | None = None,
+        features_on_device: bool = False,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
@@ -82,6 +86,7 @@ class SequenceDataModule(AudioDataModule):
             augmentations=augmentations,
             cache=cache,
             cache_dir=cache_dir,
+            features_on_device=features_on_device,
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
@@ -111,6 +116,7 @@ class GraphDataModule(SequenceDataModule):
         format: str = "auto",
         cache: bool = True,
         cache_dir: Path | None = None,
+        features_on_device: bool = False,
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
@@ -123,6 +129,7 @@ class GraphDataModule(SequenceDataModule):
             augmentations=augmentations,
             cache=cache,
             cache_dir=cache_dir,
+            features_on_device=features_on_device,
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
@@ -134,3 +141,6 @@ class GraphDataModule(SequenceDataModule):
 
     def inference_spec(self) -> dict:
         return {**super().inference_spec(), "representation": "graph", "k": self.k}
+
+    def batch_inputs(self, features: torch.Tensor) -> Batch:
+        return graph_batch(as_frames(features), self.k)

@@ -28,8 +28,9 @@ class EpochSampler(DistributedSampler):
 class ClipDataset(Dataset):
     """Yields ``(input, label, index)`` for an index, or for ``(index, epoch)`` (training).
 
-    ``read`` returns a clip's whole utterance: a waveform when ``front_end`` is given (the
-    log-mel is then computed per crop, after waveform augmentation), else a log-mel
+    ``read`` returns a clip's whole utterance: a waveform when ``waves`` (the log-mel is then
+    computed per crop by ``front_end``, after waveform augmentation; without a front end the
+    augmented crop itself is the item, for log-mels computed on the device), else a log-mel
     ``[n_mels, frames]``. ``length`` is in samples or frames accordingly. Training crops at
     random; evaluation takes the start of the clip. Short clips are repeated to the length.
     """
@@ -41,6 +42,7 @@ class ClipDataset(Dataset):
         length: int,
         to_input: Callable[[torch.Tensor], torch.Tensor],
         front_end: LogMel | None = None,
+        waves: bool = False,
         train: bool = False,
         augmentations: Sequence[Augmentation] = (),
         seed: int = 0,
@@ -51,12 +53,13 @@ class ClipDataset(Dataset):
         self.length = length
         self.to_input = to_input
         self.front_end = front_end
+        self.waves = waves
         self.train = train
         chosen = list(augmentations) if train else []
         self.wave_augmentations = [a for a in chosen if isinstance(a, WaveAugmentation)]
         self.feature_augmentations = [a for a in chosen if isinstance(a, FeatureAugmentation)]
-        if self.wave_augmentations and front_end is None:
-            raise ValueError("waveform augmentations need waveforms: pass a front_end")
+        if self.wave_augmentations and not waves:
+            raise ValueError("waveform augmentations need waveforms: read waves")
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -73,9 +76,11 @@ class ClipDataset(Dataset):
         utterance = self.read(clip)
         start = random_start(utterance.shape[-1], self.length) if self.train else 0
         crop = fit_length(utterance, self.length, start)
-        if self.front_end is not None:
+        if self.waves:
             for augment in self.wave_augmentations:
                 crop = augment(crop)
+            if self.front_end is None:
+                return crop  # the log-mel comes later, on the device
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
