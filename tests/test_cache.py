@@ -137,3 +137,14 @@ def test_datamodule_leaves_out_unreadable_files_and_reports_them(
     for name in broken:
         assert name in report
         assert name in (tmp_path / "log" / "unreadable.csv").read_text()
+
+
+def test_the_same_corpus_by_another_route_finds_its_cache(files: list[Path], tmp_path: Path):
+    cache_dir = tmp_path / "c"
+    absolute = ArrayCache.build_or_open(files, LogMelExtractor(FEATURES), cache_dir, workers=0)
+    (tmp_path / "link").symlink_to(files[0].parent)
+    linked = [tmp_path / "link" / path.name for path in files]
+    again = ArrayCache.build_or_open(linked, LogMelExtractor(FEATURES), cache_dir, workers=0)
+    assert again.folder == absolute.folder
+    assert all(path in again for path in linked)
+    assert torch.equal(again[linked[1]], absolute[files[1]])

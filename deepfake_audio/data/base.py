@@ -172,7 +172,7 @@ class AudioDataModule(LightningDataModule):
         clips = self._index()
         if self.cache:
             caches = self._open_caches(clips)
-            unreadable = caches["logmel"].unreadable
+            unreadable = caches["logmel"].unreadable_among([clip.path for clip in clips])
             self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
         else:
             unreadable = DataReport.check_files(clips, self.features.sample_rate, self.num_workers)

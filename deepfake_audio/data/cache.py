@@ -26,7 +26,7 @@ from deepfake_audio.audio import SAMPLE_RATE, load_audio
 from deepfake_audio.features import LogMel
 from deepfake_audio.settings import MelFeatures
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -123,7 +123,9 @@ class ArrayCache:
     """Memory-mapped whole-utterance arrays of a file list, looked up by path.
 
     Arrays are concatenated along their last (time) axis in one file; lookups return views.
-    ``unreadable`` maps each file that could not be used to the reason.
+    Files are keyed by their resolved path, so a corpus reached by another route (a relative
+    root, a symbolic link) finds the same entries. ``unreadable`` maps each resolved path that
+    could not be used to the reason.
     """
 
     def __init__(self, folder: Path, extractor: Extractor) -> None:
@@ -153,11 +155,15 @@ class ArrayCache:
             )
         return self._data
 
+    def unreadable_among(self, paths: list[Path]) -> dict[Path, str]:
+        """The reason for each of ``paths`` (as given) that could not be used."""
+        return {p: self.unreadable[p.resolve()] for p in paths if p.resolve() in self.unreadable}
+
     def __contains__(self, path: Path) -> bool:
-        return path in self.slices
+        return path.resolve() in self.slices
 
     def __getitem__(self, path: Path) -> torch.Tensor:
-        start, stop = self.slices[path]
+        start, stop = self.slices[path.resolve()]
         stored = self._array()[start:stop]
         return self.extractor.to_tensor(np.ascontiguousarray(stored.T))
 
@@ -185,11 +191,11 @@ class ArrayCache:
                 results = scan(paths, extractor, workers, desc=f"caching {folder.name}")
                 for path, (array, reason) in zip(paths, results, strict=True):
                     if array is None:
-                        unreadable.append((str(path), reason))
+                        unreadable.append((str(path.resolve()), reason))
                         continue
                     rows = array.shape[0] if array.ndim == 2 else 0
                     data.write(np.ascontiguousarray(array.T).tobytes())
-                    kept.append(str(path))
+                    kept.append(str(path.resolve()))
                     offsets.append(offsets[-1] + array.shape[-1])
             np.save(staging / "offsets.npy", np.asarray(offsets, dtype=np.int64))
             (staging / "paths.json").write_text(json.dumps(kept))
