@@ -36,8 +36,7 @@ def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:
     exact zeros rather than float32 rounding noise blown up by the division.
     """
     wide = logmel.double()
-    mean = wide.mean(dim=(-2, -1), keepdim=True)
-    std = wide.std(dim=(-2, -1), keepdim=True)
+    std, mean = torch.std_mean(wide, dim=(-2, -1), keepdim=True)
     return ((wide - mean) / (std + 1e-5)).to(logmel.dtype)
 
 

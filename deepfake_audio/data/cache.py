@@ -143,9 +143,15 @@ class ArrayCache:
         with (folder / "unreadable.csv").open(newline="", encoding="utf-8") as handle:
             self.unreadable = {Path(row["path"]): row["reason"] for row in csv.DictReader(handle)}
         self._data: np.ndarray | None = None
+        self._resolved: dict[Path, Path] = {}
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_data": None}  # each worker maps the file itself
+
+    def _key(self, path: Path) -> Path:
+        if path not in self._resolved:
+            self._resolved[path] = path.resolve()
+        return self._resolved[path]
 
     def _array(self) -> np.ndarray:
         if self._data is None:
@@ -160,10 +166,10 @@ class ArrayCache:
         return {p: self.unreadable[p.resolve()] for p in paths if p.resolve() in self.unreadable}
 
     def __contains__(self, path: Path) -> bool:
-        return path.resolve() in self.slices
+        return self._key(path) in self.slices
 
     def __getitem__(self, path: Path) -> torch.Tensor:
-        start, stop = self.slices[path.resolve()]
+        start, stop = self.slices[self._key(path)]
         stored = self._array()[start:stop]
         return self.extractor.to_tensor(np.ascontiguousarray(stored.T))
 

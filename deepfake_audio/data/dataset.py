@@ -68,7 +68,9 @@ class ClipDataset(Dataset):
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         # The item's own generator state, whatever ran before in this process.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
+            # The CPU generator only: torch.manual_seed would also queue a lazy seeding call
+            # per item for every accelerator backend not yet initialised (stack trace and all).
+            torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
             inputs = self._item(self.clips[index])
         return inputs, torch.tensor(float(self.clips[index].label)), index
 
