@@ -27,10 +27,17 @@ from deepfake_audio.run_record import RunRecord  # noqa: E402
 BEST, LAST = "best", "last"
 
 
+def run_version(run_dir: Path) -> int | None:
+    """N of a ``version_N`` run folder, else None."""
+    match = re.fullmatch(r"version_(\d+)", run_dir.name)
+    return int(match.group(1)) if match else None
+
+
 def find_checkpoint(experiment_dir: Path, which: str = BEST) -> Path | None:
     """The ``best``/``last`` checkpoint of the newest run (``version_N``) that has one."""
     found = experiment_dir.glob(f"version_*/checkpoints/{which}.ckpt")
-    by_version = {int(re.sub(r"\D", "", path.parts[-3])): path for path in found}
+    by_version = {run_version(path.parents[1]): path for path in found}
+    by_version.pop(None, None)
     return by_version[max(by_version)] if by_version else None
 
 
@@ -121,8 +128,7 @@ class DeepfakeCLI(LightningCLI):
         """The version of this experiment a checkpoint belongs to, so results log beside it."""
         run_dir = checkpoint.resolve().parent.parent
         same_experiment = run_dir.parent == self.experiment_dir.resolve()
-        match = re.fullmatch(r"version_(\d+)", run_dir.name)
-        return int(match.group(1)) if same_experiment and match else None
+        return run_version(run_dir) if same_experiment else None
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_config = self._section(self.config_init).trainer

@@ -93,7 +93,7 @@ class AudioDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.clips: dict[str, list[Clip]] = {}
-        self._device_front_end = features.front_end()
+        self._device_front_end = features.front_end() if features_on_device else None
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 

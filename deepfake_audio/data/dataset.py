@@ -66,13 +66,16 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
         index, epoch = key if isinstance(key, tuple) else (key, 0)
-        # The item's own generator state, whatever ran before in this process.
+        clip = self.clips[index]
+        if not self.train:  # evaluation items draw nothing at random
+            return self._item(clip), torch.tensor(float(clip.label)), index
+        # The item's own generator state, whatever ran before in this process. The CPU generator
+        # only: torch.manual_seed would also queue a lazy seeding call per item for every
+        # accelerator backend not yet initialised (stack trace and all).
         with torch.random.fork_rng(devices=[]):
-            # The CPU generator only: torch.manual_seed would also queue a lazy seeding call
-            # per item for every accelerator backend not yet initialised (stack trace and all).
             torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
-            inputs = self._item(self.clips[index])
-        return inputs, torch.tensor(float(self.clips[index].label)), index
+            inputs = self._item(clip)
+        return inputs, torch.tensor(float(clip.label)), index
 
     def _item(self, clip: Clip) -> torch.Tensor:
         utterance = self.read(clip)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,33 @@ def _first_occurrence(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     positions = torch.arange(values.numel(), device=values.device)
     first = torch.full_like(unique, values.numel()).scatter_reduce(0, inverse, positions, "amin")
     return unique, first
+
+
+class ScoreCollector(Callback):
+    """Base for callbacks that look at a stage's scores: collects each batch's scores (the
+    step's output) and clip indices, and turns them into one list of scored clips."""
+
+    def reset(self) -> None:
+        self.scores: list[torch.Tensor] = []
+        self.indices: list[torch.Tensor] = []
+
+    def collect(self, outputs: torch.Tensor, batch: tuple) -> None:
+        self.scores.append(outputs.detach().float())
+        self.indices.append(batch[2])
+
+    def scored(self, pl_module: LightningModule, clips: list[Clip]) -> list[ScoredClip]:
+        """Every rank's clips, each once; a collective call under DDP: every rank calls it."""
+        scores, indices = gather_unique(pl_module, torch.cat(self.scores), torch.cat(self.indices))
+        return [
+            ScoredClip(
+                file=str(clips[i].path),
+                label=clips[i].label,
+                score=float(score),
+                speaker=clips[i].speaker,
+                attack=clips[i].attack,
+            )
+            for i, score in zip(indices.tolist(), scores.cpu().tolist(), strict=True)
+        ]
 
 
 def json_safe(value: Any) -> Any:
@@ -85,7 +113,7 @@ def summarise(clips: list[ScoredClip], val_threshold: float, resamples: int = 10
     }
 
 
-class TestReport(Callback):
+class TestReport(ScoreCollector):
     """Writes ``scores.csv``, ``scores.txt`` and ``metrics.json`` into the run's log folder after
     ``deepfake test``, and logs ``test/eer/<attack>``, the EER's 95% bootstrap interval and
     the metrics at the validation EER threshold stored in the checkpoint."""
@@ -94,8 +122,7 @@ class TestReport(Callback):
         self.resamples = resamples
 
     def on_test_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.scores: list[torch.Tensor] = []
-        self.indices: list[torch.Tensor] = []
+        self.reset()
         self.started = time.perf_counter()
 
     def on_test_batch_end(
@@ -107,25 +134,16 @@ class TestReport(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self.scores.append(outputs.detach().float())
-        self.indices.append(batch[2])
+        self.collect(outputs, batch)
 
     def on_test_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         clips: list[Clip] | None = getattr(trainer.datamodule, "clips", {}).get("test")
         if not clips or not self.scores:
             return
         elapsed = time.perf_counter() - self.started
-        scores, indices = gather_unique(pl_module, torch.cat(self.scores), torch.cat(self.indices))
         scored = [
-            ScoredClip(
-                file=str(clips[i].path),
-                label=clips[i].label,
-                score=float(score),
-                speaker=clips[i].speaker,
-                attack=clips[i].attack,
-                duration=_duration(clips[i].path),
-            )
-            for i, score in zip(indices.tolist(), scores.cpu().tolist(), strict=True)
+            replace(clip, duration=_duration(Path(clip.file)))
+            for clip in self.scored(pl_module, clips)
         ]
         val_threshold = float(getattr(pl_module, "threshold", 0.5))
         summary = summarise(scored, val_threshold, self.resamples)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch_geometric.data import Batch
 
 from deepfake_audio.evaluate.plots import confusion_figure, plt, roc_figure
-from deepfake_audio.evaluate.report import gather_unique
-from deepfake_audio.evaluate.scores import ScoredClip
+from deepfake_audio.evaluate.report import ScoreCollector
 
 
 def _spectrogram(inputs: Any, item: int) -> torch.Tensor:
@@ -21,7 +20,7 @@ def _spectrogram(inputs: Any, item: int) -> torch.Tensor:
     return inputs[item, 0] if inputs.ndim == 4 else inputs[item].T
 
 
-class ValidationFigures(Callback):
+class ValidationFigures(ScoreCollector):
     """After each validation: ROC curve, confusion matrices (at 0.5 and at the validation EER
     threshold) and a few example inputs per class as TensorBoard images; at the end of
     fitting, the hyper-parameters with the best and final validation metrics (HPARAMS tab)."""
@@ -33,8 +32,7 @@ class ValidationFigures(Callback):
         return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.scores: list[torch.Tensor] = []
-        self.indices: list[torch.Tensor] = []
+        self.reset()
         self.examples: dict[int, list[torch.Tensor]] = {0: [], 1: []}
 
     def on_validation_batch_end(
@@ -46,8 +44,7 @@ class ValidationFigures(Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self.scores.append(outputs.detach().float())
-        self.indices.append(batch[2])
+        self.collect(outputs, batch)
         for item, label in enumerate(batch[1].int().tolist()):
             if len(self.examples[label]) < self.examples_per_class:
                 self.examples[label].append(_spectrogram(batch[0], item).detach().cpu())
@@ -61,13 +58,9 @@ class ValidationFigures(Callback):
             or not self._tensorboard(trainer)
         ):
             return
-        scores, indices = gather_unique(pl_module, torch.cat(self.scores), torch.cat(self.indices))
+        scored = self.scored(pl_module, clips)
         if not trainer.is_global_zero:
             return
-        scored = [
-            ScoredClip(file=str(clips[i].path), label=clips[i].label, score=float(score))
-            for i, score in zip(indices.tolist(), scores.cpu().tolist(), strict=True)
-        ]
         thresholds = {"at 0.5": 0.5, "at val EER threshold": float(pl_module.threshold)}
         figures = {
             "val/roc": roc_figure({"validation": scored}),
