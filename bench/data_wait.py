@@ -1,10 +1,12 @@
 """Share of a training epoch spent waiting for data, with a config's real DataModule.
 
-    python bench/data_wait.py [--config configs/resnet18.yaml] [--root DIR] [--batches N]
+    python bench/data_wait.py [--config configs/resnet18.yaml] [--root DIR] [--batches N] \
+        [--trainer.precision bf16-mixed ...]
 
 Trains for N batches (the data cache is built first and not timed) and prints the time between
 the end of one training step and the start of the next (the loader's turn) as a share of
-the whole. Run it on an otherwise idle machine: other load inflates both parts.
+the whole. Other options go to the training CLI as they are. Run it on an otherwise idle
+machine: other load inflates both parts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
+import torch
 from lightning.pytorch import Callback
 
 from deepfake_audio.lightning_cli import DeepfakeCLI
@@ -48,7 +51,7 @@ def main() -> None:
     parser.add_argument("--config", default="configs/resnet18.yaml")
     parser.add_argument("--root", type=Path, default=None, help="corpus (default: demo set)")
     parser.add_argument("--batches", type=int, default=20)
-    args = parser.parse_args()
+    args, cli_options = parser.parse_known_args()
     root = [f"--data.root={args.root}"] if args.root else []
     cli = DeepfakeCLI(
         args=[
@@ -61,6 +64,7 @@ def main() -> None:
             "--trainer.enable_checkpointing=false",
             "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false",
+            *cli_options,
         ],
         run=False,
     )
@@ -71,11 +75,14 @@ def main() -> None:
     waiting, total = timer.wait_share()
     steps = len(timer.ends) - 1
     print(f"\nconfig: {args.config}  corpus: {args.root or 'demo set'}  timed steps: {steps}")
+    print(f"device: {cli.trainer.strategy.root_device}  precision: {cli.trainer.precision}")
     print(f"time per step: {total / steps:.3f} s   waiting for data: {waiting / steps:.3f} s")
     print(f"share of training time spent waiting for data: {100 * waiting / total:.1f}%")
     batch = cli.datamodule.batch_size
     print(f"training samples per second: {batch / timer.median_step():.1f} (median step)")
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if torch.cuda.is_available():
+        print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":

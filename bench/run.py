@@ -1,15 +1,18 @@
 """`make bench`: one table of the figures that matter, each a median, ratios from the same run.
 
     python bench/run.py [--root DIR] [--archs resnet18 gnn lstm darts] [--batches 12]
+        [--sections data train infer] [--precisions 32-true bf16-mixed]
 
 Training figures come from a fresh process per architecture (bench/data_wait.py) on the corpus
 (default: the built-in demo set); inference figures use random weights on one 5 s clip
-(bench/latency.py). Run it on an otherwise idle machine.
+(bench/latency.py). Training runs in 32-bit, and also in bf16-mixed where a GPU is present
+(bf16 autocast is many times slower on CPUs). Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -31,6 +34,7 @@ from deepfake_audio.serve.inference import AudioDetector
 
 BENCH = Path(__file__).resolve().parent
 CONFIGS = BENCH.parent / "configs"
+SECTIONS = ["data", "train", "infer"]
 
 
 def data_rows(root: Path, clips: int) -> list[tuple[str, str, str]]:
@@ -76,21 +80,29 @@ def _figure(output: str, label: str) -> str:
     return re.search(rf"{label}: ([\d.]+)", output).group(1)
 
 
-def training_rows(root: Path | None, archs: list[str], batches: int) -> list[tuple[str, str, str]]:
+def training_rows(
+    root: Path | None, archs: list[str], batches: int, precisions: list[str]
+) -> list[tuple[str, str, str]]:
     rows = []
     for arch in archs:
-        command = [
-            sys.executable,
-            str(BENCH / "data_wait.py"),
-            "--config",
-            str(CONFIGS / f"{arch}.yaml"),
-        ]
-        command += ["--batches", str(batches)] + (["--root", str(root)] if root else [])
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rate = _figure(output, "training samples per second")
-        wait = _figure(output, "time spent waiting for data")
-        peak = _figure(output, "peak memory")
-        rows.append((f"train {arch}", f"{rate} samples/s", f"data wait {wait}%, peak {peak} MB"))
+        for precision in precisions:
+            command = [sys.executable, str(BENCH / "data_wait.py")]
+            command += ["--config", str(CONFIGS / f"{arch}.yaml"), "--batches", str(batches)]
+            command += ["--root", str(root)] if root else []
+            command += [f"--trainer.precision={precision}"]
+            run = subprocess.run(command, capture_output=True, text=True)
+            name = f"train {arch} ({precision})"
+            if run.returncode:
+                rows.append((name, "failed", run.stderr.strip().splitlines()[-1][:120]))
+                continue
+            output = run.stdout
+            rate = _figure(output, "training samples per second")
+            wait = _figure(output, "time spent waiting for data")
+            peak = _figure(output, "peak memory")
+            notes = f"data wait {wait}%, peak {peak} MB"
+            if "peak GPU memory" in output:
+                notes += f", GPU {_figure(output, 'peak GPU memory')} MB"
+            rows.append((name, f"{rate} samples/s", notes))
     return rows
 
 
@@ -132,31 +144,41 @@ def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]
     return rows
 
 
+def help_row() -> tuple[str, str, str]:
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        command = [sys.executable, "-m", "deepfake_audio.cli", "--help"]
+        subprocess.run(command, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return ("deepfake --help", f"{statistics.median(times):.2f} s", "cold start")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--archs", nargs="+", default=["resnet18", "gnn", "lstm", "darts"])
     parser.add_argument("--batches", type=int, default=12)
     parser.add_argument("--clips", type=int, default=150)
+    parser.add_argument("--sections", nargs="+", default=SECTIONS, choices=SECTIONS)
+    gpu_precisions = ["32-true", "bf16-mixed"] if torch.cuda.is_available() else ["32-true"]
+    parser.add_argument("--precisions", nargs="+", default=gpu_precisions)
     options = parser.parse_args()
     root = options.root or ensure_demo_corpus()
     started = time.perf_counter()
-    torch.set_num_threads(1)  # as in a DataLoader worker
-    rows = data_rows(root, options.clips)
+    rows = []
+    if "data" in options.sections:
+        torch.set_num_threads(1)  # as in a DataLoader worker
+        rows += data_rows(root, options.clips)
     torch.set_num_threads(2)
-    rows += training_rows(options.root, options.archs, options.batches)
-    rows += inference_rows(options.archs, repeats=3)
-    help_times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "deepfake_audio.cli", "--help"], capture_output=True, check=True
-        )
-        help_times.append(time.perf_counter() - start)
-    rows.append(("deepfake --help", f"{statistics.median(help_times):.2f} s", "cold start"))
+    if "train" in options.sections:
+        rows += training_rows(options.root, options.archs, options.batches, options.precisions)
+    if "infer" in options.sections:
+        rows += inference_rows(options.archs, repeats=3)
+        rows.append(help_row())
 
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    print(f"\nmachine: {torch.get_num_threads()} torch threads, {gpu}; corpus: {root}")
+    print(f"\nmachine: {os.cpu_count()} CPUs, {gpu}; corpus: {root}")
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure':<24}  notes")
     for name, figure, notes in rows:
