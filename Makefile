@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/resnet18.yaml
+DEVSET ?= ../shared/data/speech-devset
 # One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help install demo test bench lint format fit evaluate tensorboard clean
+.PHONY: help install demo test bench lint format fit evaluate reproduce-best tensorboard clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(BIN)/deepfake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,12 @@ fit: install ## Train CONFIG (e.g. make fit CONFIG=configs/senet.yaml ARGS="--da
 
 evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
 	$(BIN)/deepfake test --config $(CONFIG) $(ARGS)
+
+reproduce-best: install ## Train and test configs/best.yaml on DEVSET, then its leave-one-attack-out table
+	$(THREADS) $(BIN)/deepfake fit --config configs/best.yaml --data.root $(DEVSET)
+	$(THREADS) $(BIN)/deepfake test --config configs/best.yaml --data.root $(DEVSET)
+	$(THREADS) $(BIN)/deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml \
+		--out lightning_logs/compare/best-leave-one-attack-out -- --data.root $(DEVSET)
 
 tensorboard: install ## Serve the training dashboards of lightning_logs/
 	$(BIN)/tensorboard --logdir lightning_logs

@@ -1,8 +1,11 @@
-"""Log-mel front end: the one place n_mels, n_fft and hop live."""
+"""Log filterbank front end (mel or linear): the one place n_mels, n_fft and hop live."""
 
 from __future__ import annotations
 
+import warnings
+
 import torch
+import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
@@ -10,7 +13,8 @@ from deepfake_audio.settings import SAMPLE_RATE
 
 
 class LogMel(nn.Module):
-    """Waveform ``[..., samples]`` to log-mel ``[..., n_mels, frames]`` (not yet normalised)."""
+    """Waveform ``[..., samples]`` to log filterbank energies ``[..., n_mels, frames]`` (not yet
+    normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz."""
 
     def __init__(
         self,
@@ -18,11 +22,18 @@ class LogMel(nn.Module):
         n_fft: int = 2048,
         hop_length: int = 512,
         n_mels: int = 50,
+        scale: str = "mel",
     ) -> None:
         super().__init__()
-        self.mel = T.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
-        )
+        with warnings.catch_warnings():
+            if scale == "linear":  # the mel filters are replaced: empty ones do not matter
+                warnings.filterwarnings("ignore", "At least one mel filterbank has all zero")
+            self.mel = T.MelSpectrogram(
+                sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
+            )
+        if scale == "linear":
+            filters = AF.linear_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate)
+            self.mel.mel_scale.fb.copy_(filters)
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpus
 from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
-from deepfake_audio.data.split import SplitSpec, assign_splits
+from deepfake_audio.data.split import SplitSpec, assign_splits, hold_out_attack
 from deepfake_audio.features import normalise_utterance
 from deepfake_audio.settings import MelFeatures
 
@@ -149,7 +149,8 @@ class AudioDataModule(LightningDataModule):
             extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
         return extractors
 
-    def _index(self) -> list[Clip]:
+    def index(self) -> list[Clip]:
+        """Every clip of the corpus, before health checks and splitting."""
         return index_corpus(self.corpus_root, self.format)
 
     def _open_caches(self, clips: list[Clip]) -> dict[str, ArrayCache]:
@@ -164,12 +165,12 @@ class AudioDataModule(LightningDataModule):
         if self.root is None:
             ensure_demo_corpus()
         if self.cache:
-            self._open_caches(self._index())
+            self._open_caches(self.index())
 
     def setup(self, stage: str | None = None) -> None:
         if self.clips:
             return
-        clips = self._index()
+        clips = self.index()
         if self.cache:
             caches = self._open_caches(clips)
             unreadable = caches["logmel"].unreadable_among([clip.path for clip in clips])
@@ -187,8 +188,13 @@ class AudioDataModule(LightningDataModule):
         if not usable:
             raise CorpusError(f"{self.corpus_root}: none of the {len(clips)} files can be read")
         split = assign_splits(usable, self.split, self.seed)
+        held_out = None
+        if self.split.held_out_attack is not None:
+            kept = hold_out_attack(split, self.split.held_out_attack)
+            held_out = (self.split.held_out_attack, len(split) - len(kept))
+            split = kept
         self.clips = {name: [clip for clip in split if clip.split == name] for name in SPLITS}
-        self.report = DataReport(self.corpus_root, split, unreadable)
+        self.report = DataReport(self.corpus_root, split, unreadable, held_out)
         if self.trainer is not None:
             log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
             if self.trainer.is_global_zero and log_dir:

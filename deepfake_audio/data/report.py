@@ -34,6 +34,7 @@ class DataReport:
     root: Path
     clips: list[Clip]
     unreadable: dict[Path, str] = field(default_factory=dict)
+    held_out: tuple[str, int] | None = None  # (attack, clips the protocol left out)
 
     @staticmethod
     def check_files(clips: list[Clip], sample_rate: int, workers: int) -> dict[Path, str]:
@@ -56,9 +57,21 @@ class DataReport:
             labels = Counter(clip.label for clip in members)
             speakers = len({clip.speaker for clip in members if clip.speaker})
             lines.append(f"{split:<8}{labels[1]:>10}{labels[0]:>8}{speakers or '-':>10}")
-        attacks = Counter(clip.attack for clip in self.clips if clip.attack)
-        if attacks:
-            lines += ["", "attacks: " + ", ".join(f"{a} ({n})" for a, n in sorted(attacks.items()))]
+        if any(clip.attack for clip in self.clips):
+            lines += ["", "attacks (spoof clips):"]
+            for split in SPLITS:
+                attacks = Counter(c.attack for c in self.clips if c.split == split and c.attack)
+                lines.append(
+                    f"  {split}: " + ", ".join(f"{a} ({n})" for a, n in sorted(attacks.items()))
+                )
+        if self.held_out:
+            attack, left_out = self.held_out
+            lines += [
+                "",
+                f"leave-one-attack-out: {attack!r} held out of training and validation; "
+                f"{left_out} spoof clips left out (the held-out attack's outside the test split, "
+                "the other attacks' inside it)",
+            ]
         if self.unreadable:
             lines += ["", "unreadable files:"]
             lines += [f"  {path}: {reason}" for path, reason in sorted(self.unreadable.items())]

@@ -11,16 +11,23 @@ from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """How a corpus without its own partition is split."""
+    """How a corpus without its own partition is split.
+
+    ``held_out_attack`` names one attack (generator) to leave out of training and validation;
+    the test split then pits its bona fide clips against that attack alone (the
+    leave-one-attack-out protocol of ``deepfake compare``).
+    """
 
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     speaker_disjoint: bool = True
     subset_fraction: float = 1.0
+    held_out_attack: str | None = None
 
 
 def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
-    """Give every clip a split, keeping a partition the corpus already has."""
+    """Give every clip a split, keeping a partition the corpus already has (the held-out
+    attack, if any, is applied afterwards by :func:`hold_out_attack`)."""
     rng = random.Random(seed)
     if spec.subset_fraction < 1.0:
         clips = _stratified_subset(clips, spec.subset_fraction, rng)
@@ -42,6 +49,25 @@ def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
     if spec.speaker_disjoint:
         check_speaker_disjoint(split)
     return split
+
+
+def attacks_of(clips: list[Clip]) -> list[str]:
+    """The attacks (generators) named by a corpus's spoof clips, sorted."""
+    return sorted({clip.attack for clip in clips if clip.label == 0 and clip.attack})
+
+
+def hold_out_attack(clips: list[Clip], attack: str) -> list[Clip]:
+    """Split clips for one leave-one-attack-out fold: ``attack`` leaves training and validation,
+    and the test split keeps its bona fide clips and that attack's spoofs only."""
+    known = attacks_of(clips)
+    if attack not in known:
+        named = ", ".join(known) if known else "none: the corpus names no attacks"
+        raise CorpusError(f"held-out attack {attack!r} is not in the corpus; its attacks: {named}")
+    return [
+        clip
+        for clip in clips
+        if (clip.attack == attack) == (clip.split == "test") or clip.label == 1
+    ]
 
 
 def check_speaker_disjoint(clips: list[Clip]) -> None:

@@ -2,9 +2,13 @@
 
     deepfake compare --configs configs/resnet18.yaml configs/lstm.yaml --seeds 3 -- --data.root D
     deepfake compare --runs lightning_logs/resnet18/version_0 lightning_logs/lstm/version_2
+    deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml -- --data.root D
 
 Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
 ``score_histograms.png``. Runs of the same experiment (config) are aggregated as mean ± std.
+The leave-one-attack-out protocol trains each config once per attack the corpus names, with
+that attack held out of training and validation, and tests on the test speakers' bona fide
+clips against the held-out attack alone; it writes ``leave_one_attack_out.md`` and ``.csv``.
 """
 
 from __future__ import annotations
@@ -55,6 +59,76 @@ def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
     checkpoint = folder / "checkpoints" / "best.ckpt"
     DeepfakeCLI(args=["test", f"--config={config}", f"--ckpt_path={checkpoint}", *extra])
     return folder
+
+
+def corpus_attacks(config: Path, extra: list[str]) -> list[str]:
+    """The attacks named by the corpus that ``config`` (with ``extra`` options) trains on."""
+    from deepfake_audio.data.split import attacks_of
+    from deepfake_audio.lightning_cli import DeepfakeCLI
+
+    cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
+    attacks = attacks_of(cli.datamodule.index())
+    if len(attacks) < 2:
+        raise SystemExit(
+            f"deepfake compare: leave-one-attack-out needs a corpus that names at least two "
+            f"attacks (generators) of its spoof clips; {cli.datamodule.corpus_root} names "
+            f"{attacks or 'none'}"
+        )
+    return attacks
+
+
+def leave_one_attack_out(
+    configs: list[Path], seeds: int, extra: list[str]
+) -> dict[str, dict[str, list[Path]]]:
+    """Run folders per config and held-out attack, one per seed."""
+    folds: dict[str, dict[str, list[Path]]] = {}
+    attacks = corpus_attacks(configs[0], extra)
+    for config in configs:
+        folds[config.stem] = {
+            attack: [
+                train_and_test(config, seed, [*extra, f"--data.split.held_out_attack={attack}"])
+                for seed in range(42, 42 + seeds)
+            ]
+            for attack in attacks
+        }
+    return folds
+
+
+def write_attack_results(folds: dict[str, dict[str, list[Path]]], out: Path) -> None:
+    """``leave_one_attack_out.csv`` (one row per run) and ``.md`` (EER per held-out attack,
+    mean and worst per config) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    eers: dict[str, dict[str, list[float]]] = {}
+    with atomic_write(out / "leave_one_attack_out.csv") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "held_out_attack", "run", "eer", "auroc", "test_clips"])
+        for name, by_attack in folds.items():
+            eers[name] = {}
+            for attack, folders in by_attack.items():
+                metrics = [json.loads((f / "metrics.json").read_text()) for f in folders]
+                eers[name][attack] = [m["eer"] for m in metrics]
+                for folder, m in zip(folders, metrics, strict=True):
+                    writer.writerow([name, attack, folder, m["eer"], m["auroc"], m["clips"]])
+    attacks = list(next(iter(folds.values())))
+    lines = [
+        "| Model | " + " | ".join(attacks) + " | Mean | Worst |",
+        "|---" * (len(attacks) + 3) + "|",
+    ]
+    for name, by_attack in eers.items():
+        means = [statistics.fmean(by_attack[attack]) for attack in attacks]
+        cells = [_cell(by_attack[attack], "percent") for attack in attacks]
+        cells += [f"{100 * statistics.fmean(means):.1f}%", f"{100 * max(means):.1f}%"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    notes = [
+        "",
+        f"Data: {_corpus(next(iter(next(iter(folds.values())).values()))[0])}. Test EER of each "
+        "held-out attack (column): trained without it, tested on the test speakers' bona fide "
+        "clips against that attack's clips alone; speakers are disjoint across splits. "
+        "Mean and worst over the attacks (means over seeds where there are several).",
+        "",
+        "Runs: see leave_one_attack_out.csv",
+    ]
+    atomic_write_text(out / "leave_one_attack_out.md", "\n".join(lines + notes) + "\n")
 
 
 def _corpus(folder: Path) -> str:
@@ -141,9 +215,24 @@ def main(args: list[str]) -> int:
     source.add_argument("--runs", nargs="+", type=Path, help="run folders or checkpoints")
     parser.add_argument("--seeds", type=int, default=1, help="seeds per config (42, 43, ...)")
     parser.add_argument(
+        "--protocol",
+        choices=["standard", "leave-one-attack-out"],
+        default="standard",
+        help="standard: the split as configured; leave-one-attack-out: one fit per attack the "
+        "corpus names, tested on that attack alone (needs --configs)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
     )
     options = parser.parse_args(own)
+    out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
+    if options.protocol == "leave-one-attack-out":
+        if not options.configs:
+            parser.error("--protocol leave-one-attack-out trains: give --configs")
+        write_attack_results(leave_one_attack_out(options.configs, options.seeds, extra), out)
+        print((out / "leave_one_attack_out.md").read_text())
+        print(f"written to {out}")
+        return 0
     groups: dict[str, list[Path]] = defaultdict(list)
     if options.configs:
         for config in options.configs:
@@ -153,7 +242,6 @@ def main(args: list[str]) -> int:
         for path in options.runs:
             folder = run_folder(path)
             groups[folder.parent.name].append(folder)
-    out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
     write_results(dict(groups), out)
     print((out / "results.md").read_text())
     print(f"written to {out}")

@@ -75,7 +75,8 @@ def model_card(spec: ModelSpec, onnx: bool = False) -> str:
         "",
         "## Model",
         f"- network: `{spec.network['class_path']}` with `{json.dumps(network)}`",
-        f"- input: {spec.input['representation']} of {features['n_mels']}-band log-mel, "
+        f"- input: {spec.input['representation']} of {features['n_mels']}-band log "
+        f"{features.get('scale', 'mel')} filterbank energies, "
         f"{features['frames']} frames ({seconds:.1f} s at {features['sample_rate']} Hz) per "
         "window; longer audio is scored in sliding windows and averaged",
         f"- exported with deepfake-audio {__version__}",
