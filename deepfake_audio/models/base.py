@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torchmetrics.classification import BinaryROC
 
@@ -20,6 +21,8 @@ class Detector(LightningModule):
 
     ``forward`` returns one logit per input; ``sigmoid(logit)`` is P(bona fide).
     ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
+    ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training split,
+    so that neither class dominates the loss.
     """
 
     def __init__(
@@ -27,11 +30,13 @@ class Detector(LightningModule):
         input_shape: list[int],
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        balanced_loss: bool = False,
     ) -> None:
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.optimizer = optimizer
         self.scheduler = scheduler
+        self.balanced_loss = balanced_loss
         self.loss = nn.BCEWithLogitsLoss()
         self.train_metrics = detection_metrics("train/")
         self.val_metrics = detection_metrics("val/")
@@ -43,6 +48,16 @@ class Detector(LightningModule):
 
     def forward(self, inputs: Any) -> torch.Tensor:
         return self.network(inputs)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.balanced_loss:
+            labels = [clip.label for clip in self.trainer.datamodule.clips["train"]]
+            bona_fide = sum(labels)
+            if not 0 < bona_fide < len(labels):
+                raise ValueError("balanced_loss needs both classes in the training split")
+            weight = torch.tensor((len(labels) - bona_fide) / bona_fide)
+            # Not saved: it belongs to this training split, and checkpoints load without it.
+            self.loss.register_buffer("pos_weight", weight, persistent=False)
 
     def _shared_step(self, batch: Batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, labels = batch[0], batch[1]
@@ -68,9 +83,23 @@ class Detector(LightningModule):
         self.val_roc.reset()
         if self.trainer.sanity_checking or false_accept.numel() < 2:
             return
+        self._warn_if_one_class()
         index = torch.argmin(((1 - true_accept) - false_accept).abs())
         self.threshold.fill_(float(thresholds[index].clamp(0.0, 1.0)))
         self.log("val/eer_threshold", self.threshold)
+
+    def _warn_if_one_class(self) -> None:
+        """Warn when every validation prediction at 0.5 is the same class: a collapsed model
+        whose accuracy is the class prior."""
+        tpr, tnr = (float(self.val_metrics[name].compute()) for name in ("tpr", "tnr"))
+        if {tpr, tnr} == {0.0, 1.0}:
+            predicted = "bona fide" if tpr == 1.0 else "spoof"
+            rank_zero_warn(
+                f"epoch {self.current_epoch}: every validation clip is predicted {predicted} "
+                f"(TPR {tpr:.2f}, TNR {tnr:.2f}); the model has collapsed to one class. Try "
+                "balanced_loss, another learning rate or more epochs.",
+                category=UserWarning,
+            )
 
     def test_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         """Returns the scores, for callbacks that break results down (per attack, ...)."""

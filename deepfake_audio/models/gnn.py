@@ -18,7 +18,8 @@ class GCNDetector(Detector):
         hidden_size: int = 64,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        balanced_loss: bool = False,
     ) -> None:
-        super().__init__(input_shape, optimizer, scheduler)
+        super().__init__(input_shape, optimizer, scheduler, balanced_loss)
         self.save_hyperparameters()
         self.network = GCNNetwork(self.input_shape[-1], hidden_size)

@@ -20,8 +20,9 @@ class TimmDetector(Detector):
         drop_rate: float = 0.0,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        balanced_loss: bool = False,
     ) -> None:
-        super().__init__(input_shape, optimizer, scheduler)
+        super().__init__(input_shape, optimizer, scheduler, balanced_loss)
         if len(self.input_shape) != 3:
             raise ValueError(
                 f"{backbone} needs image-like input [channels, n_mels, frames], got shape "
