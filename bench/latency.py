@@ -22,7 +22,13 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from deepfake_audio.models.networks import GCNNetwork, RecurrentNetwork, TimmNetwork
+from deepfake_audio.models.genotypes import load_genotype
+from deepfake_audio.models.networks import (
+    DartsNetwork,
+    GCNNetwork,
+    RecurrentNetwork,
+    TimmNetwork,
+)
 from deepfake_audio.serve.export import export
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
@@ -30,13 +36,14 @@ from deepfake_audio.settings import MelFeatures
 
 IMAGE = {"representation": "image", "channels": 3, "features": vars(MelFeatures())}
 SEQUENCE = {"representation": "sequence", "features": vars(MelFeatures(n_mels=128, frames=200))}
+DARTS_GENOTYPE = Path(__file__).resolve().parents[1] / "configs" / "darts_genotype.json"
 ARCHITECTURES = {
     "resnet18": (lambda: TimmNetwork("resnet18", 3), IMAGE),
     "res2net50": (lambda: TimmNetwork("res2net50_26w_4s", 3), IMAGE),
     "senet154": (lambda: TimmNetwork("senet154", 3), IMAGE),
     "gnn": (lambda: GCNNetwork(50), {**IMAGE, "representation": "graph", "k": 8}),
     "lstm": (lambda: RecurrentNetwork(128), SEQUENCE),
-    "darts": (lambda: RecurrentNetwork(128, cell="darts"), SEQUENCE),
+    "darts": (lambda: DartsNetwork(128, load_genotype(DARTS_GENOTYPE).to_dict()), SEQUENCE),
 }
 
 

@@ -7,9 +7,11 @@ are plain programs that start without Lightning.
 from __future__ import annotations
 
 import sys
+import warnings
 from importlib import import_module
 
 LIGHTNING = ("fit", "validate", "test", "predict")
+SEARCH = "search"  # a fit whose config names the DARTS search model
 COMMANDS = {  # words -> (module with main(args) -> int, what it does)
     ("data", "check"): ("deepfake_audio.data.check", "check a corpus: layout, split, bad files"),
     ("eda",): ("deepfake_audio.evaluate.eda", "explore a corpus: durations, levels, spectra"),
@@ -26,6 +28,9 @@ Train and evaluate (LightningCLI, configs in configs/):
   validate   validate a checkpoint
   test       test a checkpoint (default: the best of the latest fit of the config)
   predict    score the test split
+  search     DARTS architecture search: a fit that writes the derived cell to genotype.json
+             deepfake search --config configs/darts_search.yaml
+             then: deepfake fit --config configs/darts.yaml --model.init_args.genotype FILE
 
 Data, evaluation and use:
 {commands}
@@ -38,9 +43,12 @@ def main(args: list[str] | None = None) -> None:
     for words, (module, _) in COMMANDS.items():
         if tuple(argv[: len(words)]) == words:
             raise SystemExit(import_module(module).main(argv[len(words) :]))
-    if argv[:1] and argv[0] in LIGHTNING or argv[:1] == ["--print_config"]:
+    if argv[:1] and argv[0] in (*LIGHTNING, SEARCH) or argv[:1] == ["--print_config"]:
         from deepfake_audio.lightning_cli import DeepfakeCLI
 
+        if argv[0] == SEARCH:  # the run record keeps the command as typed (sys.argv)
+            args = ["fit", *argv[1:]]
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         DeepfakeCLI(args=args)  # None: LightningCLI reads sys.argv itself, as usual
         return
     listing = "\n".join(f"  {' '.join(w):<10} {text}" for w, (_, text) in COMMANDS.items())

@@ -9,7 +9,8 @@ from deepfake_audio.lazy import lazy_attributes
 _LAZY = {
     "Detector": "deepfake_audio.models.base",
     "GCNDetector": "deepfake_audio.models.gnn",
-    "DartsDetector": "deepfake_audio.models.recurrent",
+    "DartsDetector": "deepfake_audio.models.darts",
+    "DartsSearch": "deepfake_audio.models.darts",
     "LSTMDetector": "deepfake_audio.models.recurrent",
     "TimmDetector": "deepfake_audio.models.timm_detector",
 }

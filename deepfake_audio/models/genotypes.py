@@ -1,66 +1,93 @@
-"""Searched recurrent cells, kept as data: loaded by name or from JSON, never evaluated as code."""
+"""Searched temporal cells, kept as data: written and read as JSON, never evaluated as code."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+import torch
+
+from deepfake_audio.models.operations import NONE, OPERATIONS
+
+Edge = tuple[str, int]  # (operation, source node)
 
 
 @dataclass(frozen=True)
-class RecurrentGenotype:
-    """A DARTS recurrent cell: node i+1 applies ``nodes[i] = (activation, input node)``;
-    the cell's output averages the nodes listed in ``concat``. Node 0 mixes input and state."""
+class Genotype:
+    """A discrete cell: ``nodes[i]`` lists the edges ``(operation, source)`` into intermediate
+    node ``i + 1``; node 0 is the cell's input, and a source must precede its node."""
 
-    nodes: tuple[tuple[str, int], ...]
-    concat: tuple[int, ...]
+    nodes: tuple[tuple[Edge, ...], ...]
 
     def __post_init__(self) -> None:
-        for position, (activation, source) in enumerate(self.nodes, start=1):
-            if activation not in ACTIVATIONS:
-                raise ValueError(f"unknown activation {activation!r}; known: {sorted(ACTIVATIONS)}")
-            if not 0 <= source < position:
-                raise ValueError(f"node {position} takes node {source}, which does not precede it")
-        if not self.concat or not all(0 <= node <= len(self.nodes) for node in self.concat):
-            raise ValueError(f"concat {self.concat} names nodes outside 0..{len(self.nodes)}")
+        if not self.nodes:
+            raise ValueError("a genotype needs at least one intermediate node")
+        for node, edges in enumerate(self.nodes, start=1):
+            if not edges:
+                raise ValueError(f"node {node} has no incoming edge")
+            for operation, source in edges:
+                if operation not in OPERATIONS or operation == NONE:
+                    known = sorted(set(OPERATIONS) - {NONE})
+                    raise ValueError(f"unknown operation {operation!r}; known: {known}")
+                if not 0 <= source < node:
+                    raise ValueError(f"node {node} takes node {source}, which does not precede it")
 
-    def to_json(self) -> str:
-        return json.dumps({"nodes": self.nodes, "concat": self.concat})
+    def to_dict(self) -> dict[str, Any]:
+        return {"nodes": [[[op, source] for op, source in edges] for edges in self.nodes]}
 
     @classmethod
-    def from_json(cls, text: str) -> RecurrentGenotype:
-        data = json.loads(text)
-        nodes = tuple((str(activation), int(source)) for activation, source in data["nodes"])
-        return cls(nodes=nodes, concat=tuple(int(node) for node in data["concat"]))
-
-
-GENOTYPES = {
-    # The recurrent cell reported as DARTS (second order) by Liu et al., ICLR 2019.
-    "darts_v2": RecurrentGenotype(
-        nodes=(
-            ("sigmoid", 0),
-            ("relu", 1),
-            ("relu", 1),
-            ("identity", 1),
-            ("tanh", 2),
-            ("sigmoid", 5),
-            ("tanh", 3),
-            ("relu", 5),
-        ),
-        concat=(1, 2, 3, 4, 5, 6, 7, 8),
-    ),
-}
-
-
-def load_genotype(name_or_path: str) -> RecurrentGenotype:
-    """A genotype from :data:`GENOTYPES` by name, or from a JSON file."""
-    if name_or_path in GENOTYPES:
-        return GENOTYPES[name_or_path]
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise ValueError(
-            f"genotype {name_or_path!r} is neither one of {sorted(GENOTYPES)} nor a file"
+    def from_dict(cls, data: dict[str, Any]) -> Genotype:
+        nodes = tuple(
+            tuple((str(op), int(source)) for op, source in edges) for edges in data["nodes"]
         )
-    return RecurrentGenotype.from_json(path.read_text())
+        return cls(nodes=nodes)
+
+    def to_json(self) -> str:
+        """JSON with one line per node."""
+        nodes = ",\n  ".join(json.dumps(edges) for edges in self.to_dict()["nodes"])
+        return f'{{"nodes": [\n  {nodes}\n]}}\n'
+
+    @classmethod
+    def from_json(cls, text: str) -> Genotype:
+        return cls.from_dict(json.loads(text))
+
+
+def load_genotype(genotype: str | Path | dict[str, Any]) -> Genotype:
+    """A genotype from a JSON file, or from its :meth:`Genotype.to_dict` data."""
+    if isinstance(genotype, dict):
+        return Genotype.from_dict(genotype)
+    path = Path(genotype)
+    if not path.is_file():
+        raise ValueError(f"genotype {str(genotype)!r} is not a file (a JSON genotype is)")
+    return Genotype.from_json(path.read_text())
+
+
+def derive_genotype(
+    operations: Sequence[str],
+    sources: Sequence[Sequence[int]],
+    edge_weights: torch.Tensor,
+    node_weights: torch.Tensor,
+    top_k: int = 2,
+) -> Genotype:
+    """The discrete cell of a search: each node keeps its ``top_k`` incoming edges ranked by
+    node weight times the edge's strongest operation other than ``none``, which each kept edge
+    becomes. ``edge_weights`` is ``[edges, operations]``, ``node_weights`` ``[edges]``, both
+    normalised, edges in the order of ``sources``."""
+    candidates = [index for index, name in enumerate(operations) if name != NONE]
+    if not candidates:
+        raise ValueError("the search space has no operation besides 'none'")
+    nodes, k = [], 0
+    for node_sources in sources:
+        ranked = []
+        for source in node_sources:
+            weights = edge_weights[k, candidates]
+            best = int(weights.argmax())
+            strength = float(node_weights[k] * weights[best])
+            ranked.append((strength, source, operations[candidates[best]]))
+            k += 1
+        kept = sorted(ranked, key=lambda edge: -edge[0])[:top_k]
+        nodes.append(tuple((name, source) for _, source, name in sorted(kept, key=lambda e: e[1])))
+    return Genotype(nodes=tuple(nodes))

@@ -11,7 +11,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from deepfake_audio.models.darts_cell import DartsRecurrence
+from deepfake_audio.models.cells import Cell, CellStack, MixedEdge
+from deepfake_audio.models.genotypes import Genotype, derive_genotype, load_genotype
+from deepfake_audio.models.operations import OPERATIONS
 
 
 class Network(nn.Module):
@@ -61,37 +63,116 @@ class GCNNetwork(Network):
 
 
 class RecurrentNetwork(Network):
-    """A batch-first recurrence over ``[batch, frames, n_mels]``; its last state is classified.
-
-    ``cell`` is ``lstm`` or ``darts`` (a DARTS recurrent cell given by ``genotype``).
-    """
+    """A batch-first LSTM or GRU (``cell``) over ``[batch, frames, n_mels]``; its last state is
+    classified."""
 
     def __init__(
-        self,
-        input_size: int,
-        hidden_size: int = 32,
-        cell: str = "lstm",
-        num_layers: int = 1,
-        genotype: str | None = None,
+        self, input_size: int, hidden_size: int = 32, cell: str = "lstm", num_layers: int = 1
     ) -> None:
         super().__init__(
-            input_size=input_size,
-            hidden_size=hidden_size,
-            cell=cell,
-            num_layers=num_layers,
-            genotype=genotype,
+            input_size=input_size, hidden_size=hidden_size, cell=cell, num_layers=num_layers
         )
-        if cell == "lstm":
-            self.recurrence = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-        elif cell == "darts":
-            self.recurrence = DartsRecurrence(input_size, hidden_size, genotype or "darts_v2")
-        else:
-            raise ValueError(f"unknown recurrent cell {cell!r}: use 'lstm' or 'darts'")
+        kinds = {"lstm": nn.LSTM, "gru": nn.GRU}
+        if cell not in kinds:
+            raise ValueError(f"unknown recurrent cell {cell!r}: use one of {sorted(kinds)}")
+        self.recurrence = kinds[cell](input_size, hidden_size, num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, 1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.recurrence(frames)
         return self.head(outputs[:, -1]).reshape(-1)
+
+
+class DartsNetwork(Network):
+    """The network derived from a DARTS search: ``cells`` temporal cells whose edges are the
+    operations of ``genotype`` (:meth:`~.genotypes.Genotype.to_dict` data) on
+    ``[batch, frames, n_mels]``."""
+
+    def __init__(
+        self, input_size: int, genotype: dict[str, Any], channels: int = 32, cells: int = 2
+    ) -> None:
+        super().__init__(input_size=input_size, genotype=genotype, channels=channels, cells=cells)
+        nodes = load_genotype(genotype).nodes
+        edges = [operation for node in nodes for operation, _ in node]
+        sources = [[source for _, source in node] for node in nodes]
+
+        def cell() -> Cell:
+            return Cell(channels, sources, lambda k: OPERATIONS[edges[k]](channels))
+
+        self.body = CellStack(input_size, channels, cells, cell)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.body(frames)
+
+
+class SearchNetwork(Network):
+    """The DARTS search's supernet: cells of ``nodes`` intermediate nodes, each taking every
+    preceding node through a PC-DARTS :class:`~.cells.MixedEdge` over ``operations``.
+
+    The architecture parameters, shared by all cells, are ``alphas`` (one row of operation
+    weights per edge) and ``betas`` (one weight per edge, normalised over each node's edges).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        channels: int = 16,
+        cells: int = 1,
+        nodes: int = 4,
+        partial: int = 4,
+        operations: list[str] | None = None,
+    ) -> None:
+        operations = list(operations or OPERATIONS)
+        super().__init__(
+            input_size=input_size,
+            channels=channels,
+            cells=cells,
+            nodes=nodes,
+            partial=partial,
+            operations=operations,
+        )
+        unknown = sorted(set(operations) - set(OPERATIONS))
+        if unknown:
+            raise ValueError(f"unknown operations {unknown}; known: {sorted(OPERATIONS)}")
+        self.operations = operations
+        self.sources = [list(range(node)) for node in range(1, nodes + 1)]
+
+        def cell() -> Cell:
+            return Cell(channels, self.sources, lambda k: MixedEdge(channels, operations, partial))
+
+        self.body = CellStack(input_size, channels, cells, cell)
+        edges = sum(map(len, self.sources))
+        self.alphas = nn.Parameter(1e-3 * torch.randn(edges, len(operations)))
+        self.betas = nn.Parameter(1e-3 * torch.randn(edges))
+
+    def architecture_parameters(self) -> list[nn.Parameter]:
+        return [self.alphas, self.betas]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return list(self.body.parameters())
+
+    def edge_weights(self) -> torch.Tensor:
+        """``[edges, operations]``: softmax over each edge's operations."""
+        return self.alphas.softmax(dim=-1)
+
+    def node_weights(self) -> torch.Tensor:
+        """``[edges]``: softmax of the betas over the edges into each node."""
+        sizes = list(map(len, self.sources))
+        return torch.cat([part.softmax(dim=0) for part in self.betas.split(sizes)])
+
+    def edge_names(self) -> list[str]:
+        """``"source->node"`` for every edge, in order."""
+        return [f"{s}->{n}" for n, sources in enumerate(self.sources, start=1) for s in sources]
+
+    def genotype(self, top_k: int = 2) -> Genotype:
+        """The discrete cell the architecture parameters currently pick."""
+        with torch.no_grad():
+            return derive_genotype(
+                self.operations, self.sources, self.edge_weights(), self.node_weights(), top_k
+            )
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.body(frames, self.edge_weights(), self.node_weights())
 
 
 def build_network(config: dict[str, Any]) -> Network:

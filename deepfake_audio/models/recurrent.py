@@ -1,4 +1,4 @@
-"""Recurrent detectors on log-mel frame sequences ``[batch, frames, n_mels]``."""
+"""The recurrent detector on log-mel frame sequences ``[batch, frames, n_mels]``."""
 
 from __future__ import annotations
 
@@ -19,28 +19,8 @@ class LSTMDetector(Detector):
         num_layers: int = 1,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
+        balanced_loss: bool = False,
     ) -> None:
-        super().__init__(input_shape, optimizer, scheduler)
+        super().__init__(input_shape, optimizer, scheduler, balanced_loss)
         self.save_hyperparameters()
         self.network = RecurrentNetwork(self.input_shape[-1], hidden_size, "lstm", num_layers)
-
-
-class DartsDetector(Detector):
-    """The seed's DARTS-LSTM: a recurrent cell from the DARTS search space, given as a genotype.
-
-    ``genotype`` names an entry of :data:`deepfake_audio.models.genotypes.GENOTYPES` or a JSON file.
-    """
-
-    def __init__(
-        self,
-        input_shape: list[int],
-        genotype: str = "darts_v2",
-        hidden_size: int = 32,
-        optimizer: OptimizerCallable = torch.optim.Adam,
-        scheduler: LRSchedulerCallable | None = None,
-    ) -> None:
-        super().__init__(input_shape, optimizer, scheduler)
-        self.save_hyperparameters()
-        self.network = RecurrentNetwork(
-            self.input_shape[-1], hidden_size, "darts", genotype=genotype
-        )

@@ -53,13 +53,11 @@ def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, b
         example = torch.zeros(2, features.frames, features.n_mels)
         frames_axis = 1
     model = io.BytesIO()
-    # The TorchScript exporter is deprecated, but exports these networks in about a second and
-    # turns the scripted DARTS loop into an ONNX Loop; torch.export takes ~8 s and cannot. Its
-    # deprecation and tracer warnings are silenced: the tests check the exported graphs.
+    # The TorchScript exporter is deprecated, but exports these networks in about a second;
+    # torch.export takes several. Its deprecation and tracer warnings are silenced: the tests
+    # check the exported graphs.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if spec.network["init_args"].get("cell") == "darts":
-            network = _scripted_darts(network, example)
         torch.onnx.export(
             network,
             (example,),
@@ -73,30 +71,6 @@ def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, b
     filters = io.BytesIO()
     np.save(filters, features.front_end().mel.mel_scale.fb.numpy())
     return {"model.onnx": model.getvalue(), "mel_filters.npy": filters.getvalue()}
-
-
-def _scripted_darts(network: Any, example: torch.Tensor) -> Any:
-    """A DARTS RecurrentNetwork whose loop over frames is scripted (its step traced), so that
-    the export holds one step in a Loop over any number of frames, not one per example frame."""
-    import torch
-
-    recurrence = network.recurrence
-    first = (example[:, 0], example.new_zeros(len(example), recurrence.hidden_size))
-
-    class ScriptedDarts(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.recurrence = torch.jit.trace_module(recurrence, {"step": first})
-            self.head = network.head
-            self.hidden_size = recurrence.hidden_size
-
-        def forward(self, frames: torch.Tensor) -> torch.Tensor:
-            hidden = frames.new_zeros(frames.shape[0], self.hidden_size)
-            for t in range(frames.shape[1]):
-                hidden = self.recurrence.step(frames[:, t], hidden)
-            return self.head(hidden).reshape(-1)
-
-    return torch.jit.script(ScriptedDarts())
 
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:

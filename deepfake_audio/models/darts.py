@@ -1,0 +1,162 @@
+"""DARTS on log-mel frame sequences: the architecture search (PC-DARTS, first order) and the
+detector built from the genotype it derives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.optim import Optimizer
+from torch.utils.data import DataLoader
+
+from deepfake_audio.files import atomic_write_text
+from deepfake_audio.models.base import Batch, Detector
+from deepfake_audio.models.genotypes import load_genotype
+from deepfake_audio.models.networks import DartsNetwork, SearchNetwork
+
+GENOTYPE_FILE = "genotype.json"
+
+
+class DartsDetector(Detector):
+    """``cells`` temporal cells of a searched ``genotype`` (written by ``deepfake search``),
+    trained from scratch. ``genotype`` is a JSON file or the genotype's data; checkpoints and
+    exported models keep the data, so they do not need the file."""
+
+    def __init__(
+        self,
+        input_shape: list[int],
+        genotype: str | dict[str, Any],
+        channels: int = 32,
+        cells: int = 2,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        balanced_loss: bool = False,
+    ) -> None:
+        super().__init__(input_shape, optimizer, scheduler, balanced_loss)
+        self.save_hyperparameters()
+        self.hparams.genotype = load_genotype(genotype).to_dict()
+        self.network = DartsNetwork(self.input_shape[-1], self.hparams.genotype, channels, cells)
+
+
+class DartsSearch(Detector):
+    """Differentiable architecture search over temporal cells (DARTS, first-order), with the
+    partial channel connections and edge normalisation of PC-DARTS.
+
+    Each training step first updates the architecture parameters (α, β) on the next batch of
+    the validation split, then the network weights on the training batch; during the first
+    ``warmup_epochs`` only the weights learn. After every epoch the α and β weights go to the
+    loggers (scalars, and a heat map in TensorBoard) and the derived genotype (each node's
+    ``top_k`` strongest edges) to ``genotype.json`` in the run's log folder.
+    """
+
+    def __init__(
+        self,
+        input_shape: list[int],
+        channels: int = 16,
+        cells: int = 1,
+        nodes: int = 4,
+        partial: int = 4,
+        operations: list[str] | None = None,
+        top_k: int = 2,
+        warmup_epochs: int = 0,
+        architecture_lr: float = 6e-4,
+        architecture_weight_decay: float = 1e-3,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        balanced_loss: bool = False,
+    ) -> None:
+        super().__init__(input_shape, optimizer, None, balanced_loss)
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.network = SearchNetwork(
+            self.input_shape[-1], channels, cells, nodes, partial, operations
+        )
+        self._validation_loader: DataLoader | None = None
+        self._validation_batches: Iterator[Batch] | None = None
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        weights = self.optimizer(self.network.weight_parameters())
+        architecture = torch.optim.Adam(
+            self.network.architecture_parameters(),
+            lr=self.hparams.architecture_lr,
+            betas=(0.5, 0.999),
+            weight_decay=self.hparams.architecture_weight_decay,
+        )
+        return [weights, architecture]
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        weights, architecture = self.optimizers()
+        if self.current_epoch >= self.hparams.warmup_epochs:
+            inputs, labels, _ = self._validation_batch()
+            loss = self._descend(architecture, lambda: self.loss(self(inputs), labels))
+            self.log("search/architecture_loss", loss, batch_size=labels.numel())
+        return self._descend(weights, lambda: self._shared_step(batch, "train")[0])
+
+    def _descend(self, optimizer: Optimizer, loss_of: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """One step of ``optimizer`` on the loss; only its parameters get gradients, and they
+        are cleared afterwards, so the other step never sees them."""
+        with self.toggled_optimizer(optimizer):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_of()
+            self.manual_backward(loss)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    def _validation_batch(self) -> Batch:
+        """The next batch of the validation split (cycling), moved to the device by Lightning's
+        own transfer hooks."""
+        batch = next(self._validation_batches, None) if self._validation_batches else None
+        if batch is None:
+            if self._validation_loader is None:
+                self._validation_loader = self.trainer.datamodule.val_dataloader()
+            self._validation_batches = iter(self._validation_loader)
+            batch = next(self._validation_batches)
+        return self._apply_batch_transfer_handler(batch)
+
+    def on_train_epoch_end(self) -> None:
+        edge_weights = self.network.edge_weights().detach().cpu()
+        node_weights = self.network.node_weights().detach().cpu()
+        edges, operations = self.network.edge_names(), self.network.operations
+        logged = {f"beta/{edge}": node_weights[k] for k, edge in enumerate(edges)}
+        for k, edge in enumerate(edges):
+            logged |= {f"alpha/{edge}/{op}": edge_weights[k, j] for j, op in enumerate(operations)}
+        self.log_dict(logged)
+        log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
+        if not self.trainer.is_global_zero:
+            return
+        if log_dir:
+            path = Path(log_dir) / GENOTYPE_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, self.network.genotype(self.hparams.top_k).to_json())
+        logger = next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
+        if logger is not None:
+            figure = alpha_heatmap(edge_weights, node_weights, edges, operations)
+            logger.experiment.add_figure("search/alpha", figure, global_step=self.global_step)
+
+    def on_fit_end(self) -> None:
+        log_dir = self.trainer.log_dir
+        if log_dir and (Path(log_dir) / GENOTYPE_FILE).is_file():
+            self.print(f"derived genotype: {Path(log_dir) / GENOTYPE_FILE}")
+
+
+def alpha_heatmap(
+    edge_weights: torch.Tensor, node_weights: torch.Tensor, edges: list[str], operations: list[str]
+) -> Any:
+    """A figure of the operation weights (softmax α) per edge, each edge labelled with its
+    normalised β."""
+    from deepfake_audio.evaluate.plots import plt
+
+    figure, axes = plt.subplots(figsize=(1 + 0.7 * len(operations), 1 + 0.35 * len(edges)))
+    image = axes.imshow(edge_weights.numpy(), cmap="viridis", aspect="auto", vmin=0)
+    axes.set_xticks(range(len(operations)), operations, rotation=45, ha="right")
+    labels = [f"{edge} (β {float(w):.2f})" for edge, w in zip(edges, node_weights, strict=True)]
+    axes.set_yticks(range(len(edges)), labels)
+    axes.set_xlabel("operation")
+    axes.set_ylabel("edge source->node")
+    figure.colorbar(image, ax=axes, label="softmax α")
+    figure.tight_layout()
+    return figure
