@@ -17,7 +17,7 @@ from scipy.signal import resample_poly
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 
-MODELS = ("resnet18", "lstm", "darts")  # image, LSTM sequence, DARTS sequence
+MODELS = ("resnet18", "lstm", "darts", "best")  # image, LSTM, DARTS and TDNN sequences
 HEAVY = ("torch", "lightning", "timm", "torch_geometric")
 
 

@@ -12,6 +12,7 @@ _LAZY = {
     "DartsDetector": "deepfake_audio.models.darts",
     "DartsSearch": "deepfake_audio.models.darts",
     "LSTMDetector": "deepfake_audio.models.recurrent",
+    "TDNNDetector": "deepfake_audio.models.tdnn",
     "TimmDetector": "deepfake_audio.models.timm_detector",
 }
 __all__ = list(_LAZY)

@@ -83,6 +83,52 @@ class RecurrentNetwork(Network):
         return self.head(outputs[:, -1]).reshape(-1)
 
 
+def _conv_bn_relu(
+    in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1
+) -> nn.Sequential:
+    padding = dilation * (kernel_size - 1) // 2
+    return nn.Sequential(
+        nn.Conv1d(in_channels, out_channels, kernel_size, padding=padding, dilation=dilation),
+        nn.BatchNorm1d(out_channels),
+        nn.ReLU(),
+    )
+
+
+class TDNNNetwork(Network):
+    """A time-delay network on ``[batch, frames, bands]``: the bands are the channels of 1-D
+    convolutions along time (5 frames, then residual blocks of a dilated 3-frame and a 1x1
+    convolution per dilation), and mean and standard deviation over time feed one linear
+    output, as in x-vector embeddings."""
+
+    def __init__(
+        self,
+        in_features: int,
+        channels: int = 64,
+        dilations: list[int] | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        dilations = list(dilations or [1, 2, 3, 4])
+        super().__init__(
+            in_features=in_features, channels=channels, dilations=dilations, dropout=dropout
+        )
+        self.stem = _conv_bn_relu(in_features, channels, 5)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                _conv_bn_relu(channels, channels, 3, d), _conv_bn_relu(channels, channels, 1)
+            )
+            for d in dilations
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * channels, 1)
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        hidden = self.stem(frames.transpose(1, 2))
+        for block in self.blocks:
+            hidden = hidden + block(hidden)
+        std, mean = torch.std_mean(hidden, dim=-1)
+        return self.head(self.dropout(torch.cat([mean, std], dim=-1))).reshape(-1)
+
+
 class DartsNetwork(Network):
     """The network derived from a DARTS search: ``cells`` temporal cells whose edges are the
     operations of ``genotype`` (:meth:`~.genotypes.Genotype.to_dict` data) on
