@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,6 +62,7 @@ def main() -> None:
             f"--trainer.limit_train_batches={args.batches}",
             "--trainer.limit_val_batches=0",
             "--trainer.logger=false",
+            f"--trainer.default_root_dir={tempfile.mkdtemp(prefix='bench-run-')}",  # its reports
             "--trainer.enable_checkpointing=false",
             "--trainer.enable_progress_bar=false",
             "--trainer.enable_model_summary=false",
