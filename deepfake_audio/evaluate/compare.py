@@ -119,9 +119,10 @@ def write_attack_results(folds: dict[str, dict[str, list[Path]]], out: Path) -> 
         cells = [_cell(by_attack[attack], "percent") for attack in attacks]
         cells += [f"{100 * statistics.fmean(means):.1f}%", f"{100 * max(means):.1f}%"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    first_run = next(iter(folds.values()))[attacks[0]][0]
     notes = [
         "",
-        f"Data: {_corpus(next(iter(next(iter(folds.values())).values()))[0])}. Test EER of each "
+        f"Data: {_corpus(first_run)}. Test EER of each "
         "held-out attack (column): trained without it, tested on the test speakers' bona fide "
         "clips against that attack's clips alone; speakers are disjoint across splits. "
         "Mean and worst over the attacks (means over seeds where there are several).",
