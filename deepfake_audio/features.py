@@ -1,4 +1,5 @@
-"""Log filterbank front end (mel or linear): the one place n_mels, n_fft and hop live."""
+"""Log filterbank front end (mel or linear, optionally cepstral with deltas): the one place
+n_mels, n_fft and hop live."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from deepfake_audio.settings import SAMPLE_RATE
 
 class LogMel(nn.Module):
     """Waveform ``[..., samples]`` to log filterbank energies ``[..., n_mels, frames]`` (not yet
-    normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz."""
+    normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz.
+
+    With ``cepstra`` > 0 the output is instead the first ``cepstra`` coefficients of the
+    energies' orthonormal DCT-II, and ``deltas`` stacks that many orders of their regression
+    deltas (over 5 frames) below them: ``[..., (cepstra or n_mels) * (1 + deltas), frames]``.
+    """
 
     def __init__(
         self,
@@ -23,6 +29,8 @@ class LogMel(nn.Module):
         hop_length: int = 512,
         n_mels: int = 50,
         scale: str = "mel",
+        cepstra: int = 0,
+        deltas: int = 0,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():
@@ -34,10 +42,18 @@ class LogMel(nn.Module):
         if scale == "linear":
             filters = AF.linear_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate)
             self.mel.mel_scale.fb.copy_(filters)
+        self.register_buffer("dct", AF.create_dct(cepstra, n_mels, "ortho") if cepstra else None)
+        self.deltas = deltas
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return torch.log(self.mel(wave) + 1e-6)
+        values = torch.log(self.mel(wave) + 1e-6)
+        if self.dct is not None:
+            values = (values.transpose(-2, -1) @ self.dct).transpose(-2, -1)
+        orders = [values]
+        for _ in range(self.deltas):
+            orders.append(AF.compute_deltas(orders[-1]))
+        return torch.cat(orders, dim=-2)
 
 
 def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,9 @@ class MelFeatures:
     ``frames`` is the length of one model input; at 16 kHz and hop 512, 250 frames are 8 s.
     ``scale`` spaces the ``n_mels`` triangular filters on the mel scale (``mel``) or evenly in Hz
     up to half the sample rate (``linear``, as in LFCCs), which keeps the fine detail of the
-    upper band where vocoders leave most of their traces.
+    upper band where vocoders leave most of their traces. ``cepstra`` > 0 keeps that many
+    coefficients of the log energies' DCT (cepstral coefficients: LFCCs with the linear scale,
+    MFCCs with mel), and ``deltas`` appends up to two orders of their change over time.
     """
 
     sample_rate: int = SAMPLE_RATE
@@ -28,10 +30,21 @@ class MelFeatures:
     n_mels: int = 50
     frames: int = 250
     scale: str = "mel"
+    cepstra: int = 0
+    deltas: int = 0
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
             raise ValueError(f"unknown filter scale {self.scale!r}; use one of {SCALES}")
+        if not 0 <= self.cepstra <= self.n_mels:
+            raise ValueError(f"cepstra must be 0 to n_mels ({self.n_mels}), got {self.cepstra}")
+        if self.deltas not in (0, 1, 2):
+            raise ValueError(f"deltas must be 0, 1 or 2, got {self.deltas}")
+
+    @property
+    def frame_size(self) -> int:
+        """Values per frame: the bands or cepstral coefficients, and their deltas."""
+        return (self.cepstra or self.n_mels) * (1 + self.deltas)
 
     @property
     def window_samples(self) -> int:
@@ -39,7 +52,15 @@ class MelFeatures:
         return (self.frames - 1) * self.hop_length
 
     def front_end(self) -> LogMel:
-        """The torch log-mel front end of these settings (torch loads only here)."""
+        """The torch front end of these settings (torch loads only here)."""
         from deepfake_audio.features import LogMel
 
-        return LogMel(self.sample_rate, self.n_fft, self.hop_length, self.n_mels, self.scale)
+        return LogMel(
+            self.sample_rate,
+            self.n_fft,
+            self.hop_length,
+            self.n_mels,
+            self.scale,
+            self.cepstra,
+            self.deltas,
+        )

@@ -1,4 +1,4 @@
-"""The filterbank front end: mel and linear band placement."""
+"""The filterbank front end: mel and linear band placement, cepstra and deltas."""
 
 from __future__ import annotations
 
@@ -33,3 +33,32 @@ def test_mel_bands_give_low_frequencies_more_of_the_bands():
 def test_an_unknown_scale_is_refused():
     with pytest.raises(ValueError, match="unknown filter scale 'bark'"):
         MelFeatures(scale="bark")
+
+
+def test_cepstra_are_an_orthonormal_transform_of_the_log_energies():
+    settings = dict(n_mels=40, n_fft=512, hop_length=160, scale="linear")
+    wave = torch.randn(8000)
+    energies = MelFeatures(**settings).front_end()(wave)
+    cepstral = MelFeatures(**settings, cepstra=40).front_end()
+    assert torch.allclose(cepstral.dct @ cepstral(wave), energies, atol=1e-3)
+    assert MelFeatures(**settings, cepstra=20).front_end()(wave).shape == (20, energies.shape[1])
+
+
+def test_deltas_stack_below_and_vanish_on_a_steady_tone():
+    features = MelFeatures(n_mels=40, n_fft=512, hop_length=160, cepstra=20, deltas=2)
+    period = torch.sin(2 * math.pi * torch.arange(40) / 40)  # 400 Hz
+    tone = period.repeat(400)  # 4 periods per hop: every frame the same
+    values = features.front_end()(tone)
+    assert values.shape[0] == features.frame_size == 60
+    steady = values[:, 10:-10]
+    assert steady[:20].abs().max() > 1.0
+    assert steady[20:].abs().max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"cepstra": 51}, "cepstra must be 0 to n_mels"), ({"deltas": 3}, "deltas must be 0, 1")],
+)
+def test_impossible_cepstral_settings_are_refused(options: dict, message: str):
+    with pytest.raises(ValueError, match=message):
+        MelFeatures(n_mels=50, **options)

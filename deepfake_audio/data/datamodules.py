@@ -52,7 +52,7 @@ class MelImageDataModule(AudioDataModule):
 
     @property
     def input_shape(self) -> list[int]:
-        return [self.channels, self.features.n_mels, self.features.frames]
+        return [self.channels, self.features.frame_size, self.features.frames]
 
     def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return partial(as_image, channels=self.channels)
@@ -94,7 +94,7 @@ class SequenceDataModule(AudioDataModule):
 
     @property
     def input_shape(self) -> list[int]:
-        return [self.features.frames, self.features.n_mels]
+        return [self.features.frames, self.features.frame_size]
 
     def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return as_frames

@@ -21,6 +21,15 @@ from deepfake_audio.serve.inference import ModelSpec, load_checkpoint
 from deepfake_audio.serve.onnx import onnx_files
 
 
+def _describe(features: dict[str, Any]) -> str:
+    """The front end in words, e.g. "60 cepstral coefficients of 128 linear log filterbank
+    energies, with 2 orders of deltas"."""
+    bands = f"{features['n_mels']} {features.get('scale', 'mel')} log filterbank energies"
+    cepstra, deltas = features.get("cepstra", 0), features.get("deltas", 0)
+    described = f"{cepstra} cepstral coefficients of {bands}" if cepstra else bands
+    return described + (f", with {deltas} orders of deltas" if deltas else "")
+
+
 def _run_facts(checkpoint: Path) -> dict[str, Any]:
     """Test metrics and training data of the run a checkpoint belongs to, where recorded."""
     run = checkpoint.resolve().parent.parent
@@ -75,8 +84,7 @@ def model_card(spec: ModelSpec, onnx: bool = False) -> str:
         "",
         "## Model",
         f"- network: `{spec.network['class_path']}` with `{json.dumps(network)}`",
-        f"- input: {spec.input['representation']} of {features['n_mels']}-band log "
-        f"{features.get('scale', 'mel')} filterbank energies, "
+        f"- input: {spec.input['representation']} of {_describe(features)}, "
         f"{features['frames']} frames ({seconds:.1f} s at {features['sample_rate']} Hz) per "
         "window; longer audio is scored in sliding windows and averaged",
         f"- exported with deepfake-audio {__version__}",

@@ -1,8 +1,9 @@
 """ONNX export of detector networks, and :class:`OnnxDetector`: scoring without torch.
 
 ``deepfake export --onnx`` adds ``model.onnx`` (network input to one logit per window, batch and
-frame axes dynamic) and ``mel_filters.npy`` (torchaudio's mel filterbank) to a package; the
-detector computes the same log-mel features with numpy and runs the network with onnxruntime.
+frame axes dynamic), ``mel_filters.npy`` (torchaudio's filterbank) and, for cepstral features,
+``dct.npy`` to a package; the detector computes the same features with numpy and runs the
+network with onnxruntime.
 This module imports torch only inside :func:`onnx_files`, which only export calls.
 """
 
@@ -47,10 +48,10 @@ def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, b
     network.eval()
     features = spec.features
     if representation == "image":
-        example = torch.zeros(2, spec.input["channels"], features.n_mels, features.frames)
+        example = torch.zeros(2, spec.input["channels"], features.frame_size, features.frames)
         frames_axis = 3
     else:
-        example = torch.zeros(2, features.frames, features.n_mels)
+        example = torch.zeros(2, features.frames, features.frame_size)
         frames_axis = 1
     model = io.BytesIO()
     # The TorchScript exporter is deprecated, but exports these networks in about a second;
@@ -68,9 +69,29 @@ def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, b
             opset_version=17,
             dynamo=False,
         )
-    filters = io.BytesIO()
-    np.save(filters, features.front_end().mel.mel_scale.fb.numpy())
-    return {"model.onnx": model.getvalue(), "mel_filters.npy": filters.getvalue()}
+    front_end = features.front_end()
+    files = {"model.onnx": model.getvalue(), "mel_filters.npy": _npy(front_end.mel.mel_scale.fb)}
+    if front_end.dct is not None:
+        files["dct.npy"] = _npy(front_end.dct)
+    return files
+
+
+def _npy(values: torch.Tensor) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, values.numpy())
+    return buffer.getvalue()
+
+
+def time_deltas(values: np.ndarray, width: int = 2) -> np.ndarray:
+    """Regression deltas of ``[n, frames, dims]`` over ``2 * width + 1`` frames, the edge frames
+    repeated (torchaudio's ``compute_deltas``)."""
+    frames = values.shape[1]
+    padded = np.pad(values, ((0, 0), (width, width), (0, 0)), mode="edge")
+    change = sum(
+        k * (padded[:, width + k : width + k + frames] - padded[:, width - k : width - k + frames])
+        for k in range(1, width + 1)
+    )
+    return change / (2 * sum(k * k for k in range(1, width + 1)))
 
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
@@ -107,6 +128,7 @@ class OnnxDetector(WindowedDetector):
         self.features = MelFeatures(**self.input["features"])
         self.threshold = float(config["threshold"]) if threshold is None else threshold
         self.mel_filters = np.load(folder / "mel_filters.npy")
+        self.dct = np.load(folder / "dct.npy") if self.features.cepstra else None
         n_fft = self.features.n_fft
         self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
         options = onnxruntime.SessionOptions()
@@ -146,7 +168,13 @@ class OnnxDetector(WindowedDetector):
         padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
         power = np.abs(np.fft.rfft(frames * self.hann, axis=-1)) ** 2
-        logmel = np.log(power @ self.mel_filters + np.float32(1e-6)).astype(np.float64)
+        logmel = np.log(power @ self.mel_filters + np.float32(1e-6))
+        if self.dct is not None:
+            logmel = logmel @ self.dct
+        orders = [logmel]
+        for _ in range(self.features.deltas):
+            orders.append(time_deltas(orders[-1]))
+        logmel = np.concatenate(orders, axis=-1).astype(np.float64)
         mean = logmel.mean(axis=(1, 2), keepdims=True)
         std = logmel.std(axis=(1, 2), ddof=1, keepdims=True)
         logmel = ((logmel - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, n_mels]
