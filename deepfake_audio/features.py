@@ -19,7 +19,8 @@ class LogMel(nn.Module):
 
     With ``cepstra`` > 0 the output is instead the first ``cepstra`` coefficients of the
     energies' orthonormal DCT-II, and ``deltas`` stacks that many orders of their regression
-    deltas (over 5 frames) below them: ``[..., (cepstra or n_mels) * (1 + deltas), frames]``.
+    deltas (over 5 frames) below them; ``static=False`` drops the values themselves and keeps
+    their deltas: ``[..., (cepstra or n_mels) * (static + deltas), frames]``.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class LogMel(nn.Module):
         scale: str = "mel",
         cepstra: int = 0,
         deltas: int = 0,
+        static: bool = True,
     ) -> None:
         super().__init__()
         with warnings.catch_warnings():
@@ -44,6 +46,7 @@ class LogMel(nn.Module):
             self.mel.mel_scale.fb.copy_(filters)
         self.register_buffer("dct", AF.create_dct(cepstra, n_mels, "ortho") if cepstra else None)
         self.deltas = deltas
+        self.static = static
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
@@ -53,7 +56,7 @@ class LogMel(nn.Module):
         orders = [values]
         for _ in range(self.deltas):
             orders.append(AF.compute_deltas(orders[-1]))
-        return torch.cat(orders, dim=-2)
+        return torch.cat(orders if self.static else orders[1:], dim=-2)
 
 
 def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,9 @@ class MelFeatures:
     up to half the sample rate (``linear``, as in LFCCs), which keeps the fine detail of the
     upper band where vocoders leave most of their traces. ``cepstra`` > 0 keeps that many
     coefficients of the log energies' DCT (cepstral coefficients: LFCCs with the linear scale,
-    MFCCs with mel), and ``deltas`` appends up to two orders of their change over time.
+    MFCCs with mel), and ``deltas`` appends up to two orders of their change over time;
+    ``static=False`` then keeps the deltas alone, which carry no fixed spectral envelope, so
+    neither the microphone's colour nor the recording's bandwidth.
     """
 
     sample_rate: int = SAMPLE_RATE
@@ -32,6 +34,7 @@ class MelFeatures:
     scale: str = "mel"
     cepstra: int = 0
     deltas: int = 0
+    static: bool = True
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -40,11 +43,13 @@ class MelFeatures:
             raise ValueError(f"cepstra must be 0 to n_mels ({self.n_mels}), got {self.cepstra}")
         if self.deltas not in (0, 1, 2):
             raise ValueError(f"deltas must be 0, 1 or 2, got {self.deltas}")
+        if not self.static and not self.deltas:
+            raise ValueError("static=False keeps only the deltas: set deltas to 1 or 2")
 
     @property
     def frame_size(self) -> int:
         """Values per frame: the bands or cepstral coefficients, and their deltas."""
-        return (self.cepstra or self.n_mels) * (1 + self.deltas)
+        return (self.cepstra or self.n_mels) * (self.static + self.deltas)
 
     @property
     def window_samples(self) -> int:
@@ -63,4 +68,5 @@ class MelFeatures:
             self.scale,
             self.cepstra,
             self.deltas,
+            self.static,
         )

@@ -53,11 +53,17 @@ def test_deltas_stack_below_and_vanish_on_a_steady_tone():
     steady = values[:, 10:-10]
     assert steady[:20].abs().max() > 1.0
     assert steady[20:].abs().max() < 1e-3
+    dynamic = MelFeatures(n_mels=40, n_fft=512, hop_length=160, cepstra=20, deltas=2, static=False)
+    assert torch.equal(dynamic.front_end()(tone), values[20:])
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"cepstra": 51}, "cepstra must be 0 to n_mels"), ({"deltas": 3}, "deltas must be 0, 1")],
+    [
+        ({"cepstra": 51}, "cepstra must be 0 to n_mels"),
+        ({"deltas": 3}, "deltas must be 0, 1"),
+        ({"static": False}, "static=False keeps only the deltas"),
+    ],
 )
 def test_impossible_cepstral_settings_are_refused(options: dict, message: str):
     with pytest.raises(ValueError, match=message):

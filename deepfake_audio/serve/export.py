@@ -27,6 +27,8 @@ def _describe(features: dict[str, Any]) -> str:
     bands = f"{features['n_mels']} {features.get('scale', 'mel')} log filterbank energies"
     cepstra, deltas = features.get("cepstra", 0), features.get("deltas", 0)
     described = f"{cepstra} cepstral coefficients of {bands}" if cepstra else bands
+    if not features.get("static", True):
+        return f"{deltas} orders of deltas of {described}"
     return described + (f", with {deltas} orders of deltas" if deltas else "")
 
 

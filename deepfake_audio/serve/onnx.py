@@ -174,7 +174,8 @@ class OnnxDetector(WindowedDetector):
         orders = [logmel]
         for _ in range(self.features.deltas):
             orders.append(time_deltas(orders[-1]))
-        logmel = np.concatenate(orders, axis=-1).astype(np.float64)
+        kept = orders if self.features.static else orders[1:]
+        logmel = np.concatenate(kept, axis=-1).astype(np.float64)
         mean = logmel.mean(axis=(1, 2), keepdims=True)
         std = logmel.std(axis=(1, 2), ddof=1, keepdims=True)
         logmel = ((logmel - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, n_mels]
