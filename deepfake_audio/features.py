@@ -18,9 +18,11 @@ class LogMel(nn.Module):
     normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz.
 
     With ``cepstra`` > 0 the output is instead the first ``cepstra`` coefficients of the
-    energies' orthonormal DCT-II, and ``deltas`` stacks that many orders of their regression
-    deltas (over 5 frames) below them; ``static=False`` drops the values themselves and keeps
-    their deltas: ``[..., (cepstra or n_mels) * (static + deltas), frames]``.
+    energies' orthonormal DCT-II, and ``deltas`` stacks that many orders of their frame-to-frame
+    differences below them (the first frame's difference is zero); ``static=False`` drops the
+    values themselves and keeps the differences:
+    ``[..., (cepstra or n_mels) * (static + deltas), frames]``. Plain differences keep the
+    fastest frame-to-frame changes, which regression deltas over several frames smooth away.
     """
 
     def __init__(
@@ -55,7 +57,7 @@ class LogMel(nn.Module):
             values = (values.transpose(-2, -1) @ self.dct).transpose(-2, -1)
         orders = [values]
         for _ in range(self.deltas):
-            orders.append(AF.compute_deltas(orders[-1]))
+            orders.append(torch.diff(orders[-1], dim=-1, prepend=orders[-1][..., :1]))
         return torch.cat(orders if self.static else orders[1:], dim=-2)
 
 

@@ -21,7 +21,7 @@ class MelFeatures:
     up to half the sample rate (``linear``, as in LFCCs), which keeps the fine detail of the
     upper band where vocoders leave most of their traces. ``cepstra`` > 0 keeps that many
     coefficients of the log energies' DCT (cepstral coefficients: LFCCs with the linear scale,
-    MFCCs with mel), and ``deltas`` appends up to two orders of their change over time;
+    MFCCs with mel), and ``deltas`` appends up to two orders of their frame-to-frame differences;
     ``static=False`` then keeps the deltas alone, which carry no fixed spectral envelope, so
     neither the microphone's colour nor the recording's bandwidth.
     """

@@ -44,6 +44,15 @@ def test_cepstra_are_an_orthonormal_transform_of_the_log_energies():
     assert MelFeatures(**settings, cepstra=20).front_end()(wave).shape == (20, energies.shape[1])
 
 
+def test_deltas_are_frame_to_frame_differences():
+    features = MelFeatures(n_mels=40, n_fft=512, hop_length=160, cepstra=20, deltas=2)
+    values = features.front_end()(torch.randn(8000))
+    static, first, second = values.split(20)
+    assert torch.allclose(first[:, 1:], static[:, 1:] - static[:, :-1], atol=1e-5)
+    assert torch.allclose(second[:, 1:], first[:, 1:] - first[:, :-1], atol=1e-5)
+    assert not first[:, 0].any() and not second[:, 0].any()
+
+
 def test_deltas_stack_below_and_vanish_on_a_steady_tone():
     features = MelFeatures(n_mels=40, n_fft=512, hop_length=160, cepstra=20, deltas=2)
     period = torch.sin(2 * math.pi * torch.arange(40) / 40)  # 400 Hz

@@ -82,18 +82,6 @@ def _npy(values: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def time_deltas(values: np.ndarray, width: int = 2) -> np.ndarray:
-    """Regression deltas of ``[n, frames, dims]`` over ``2 * width + 1`` frames, the edge frames
-    repeated (torchaudio's ``compute_deltas``)."""
-    frames = values.shape[1]
-    padded = np.pad(values, ((0, 0), (width, width), (0, 0)), mode="edge")
-    change = sum(
-        k * (padded[:, width + k : width + k + frames] - padded[:, width - k : width - k + frames])
-        for k in range(1, width + 1)
-    )
-    return change / (2 * sum(k * k for k in range(1, width + 1)))
-
-
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Mono float32 waveform at ``sample_rate``, as ``load_audio`` reads it (without torch)."""
     wave, file_rate = read_mono(path)
@@ -173,7 +161,7 @@ class OnnxDetector(WindowedDetector):
             logmel = logmel @ self.dct
         orders = [logmel]
         for _ in range(self.features.deltas):
-            orders.append(time_deltas(orders[-1]))
+            orders.append(np.diff(orders[-1], axis=1, prepend=orders[-1][:, :1]))
         kept = orders if self.features.static else orders[1:]
         logmel = np.concatenate(kept, axis=-1).astype(np.float64)
         mean = logmel.mean(axis=(1, 2), keepdims=True)
