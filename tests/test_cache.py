@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from deepfake_audio.audio import load_audio
+from deepfake_audio.audio import fit_length, load_audio
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.cache import ArrayCache, LogMelExtractor, WaveformExtractor
 from deepfake_audio.settings import MelFeatures
@@ -31,12 +31,22 @@ def files(tmp_path: Path) -> list[Path]:
     return [_write_tone(tmp_path / f"{i}.wav", 0.3 + 0.1 * i) for i in range(3)]
 
 
-def test_cached_logmel_matches_direct_computation(files: list[Path], tmp_path: Path):
-    cache = ArrayCache.build_or_open(files, LogMelExtractor(FEATURES), tmp_path / "c", workers=0)
-    for path in files:
-        direct = FEATURES.front_end()(load_audio(path))
-        assert cache[path].shape == direct.shape
-        assert torch.allclose(cache[path], direct, atol=0.02)  # float16 storage
+def test_cached_logmel_matches_direct_computation(tmp_path: Path):
+    long = _write_tone(tmp_path / "long.wav", 2.5)
+    cache = ArrayCache.build_or_open([long], LogMelExtractor(FEATURES), tmp_path / "c", workers=0)
+    direct = FEATURES.front_end()(load_audio(long))
+    assert cache[long].shape == direct.shape
+    assert torch.allclose(cache[long], direct, atol=0.02)  # float16 storage
+
+
+def test_short_clips_are_repeated_to_a_window_before_the_front_end(
+    files: list[Path], tmp_path: Path
+):
+    features = MelFeatures(n_mels=20, frames=32, cepstra=10, deltas=1)
+    cache = ArrayCache.build_or_open(files, LogMelExtractor(features), tmp_path / "c", workers=0)
+    for path in files:  # 0.3-0.5 s, shorter than one window: scored as inference scores them
+        window = fit_length(load_audio(path), features.window_samples)
+        assert torch.allclose(cache[path], features.front_end()(window), atol=0.02)
 
 
 def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from deepfake_audio.audio import SAMPLE_RATE, load_audio
+from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
 from deepfake_audio.features import LogMel
 from deepfake_audio.settings import MelFeatures
 
@@ -37,13 +37,17 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class LogMelExtractor:
-    """Whole-utterance log-mel ``[n_mels, frames]`` of a file, stored as float16."""
+    """Whole-utterance log-mel ``[n_mels, frames]`` of a file, stored as float16.
+
+    A clip shorter than one window is repeated to fill it before the front end, as inference
+    does, so that frame-to-frame differences see the same seams in training, test and serving.
+    """
 
     features: MelFeatures
     dtype = np.float16
 
     def settings(self) -> dict:
-        return {"kind": "logmel", **asdict(self.features)}
+        return {"kind": "logmel", "short_clips": "repeated", **asdict(self.features)}
 
     @cached_property
     def front_end(self) -> LogMel:
@@ -51,6 +55,9 @@ class LogMelExtractor:
 
     def __call__(self, path: Path) -> np.ndarray:
         wave = load_audio(path, self.features.sample_rate)
+        window = self.features.window_samples
+        if wave.shape[-1] < window:
+            wave = fit_length(wave, window)
         return self.front_end(wave).numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
