@@ -156,21 +156,21 @@ class OnnxDetector(WindowedDetector):
         padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
         power = np.abs(np.fft.rfft(frames * self.hann, axis=-1)) ** 2
-        logmel = np.log(power @ self.mel_filters + np.float32(1e-6))
+        values = np.log(power @ self.mel_filters + np.float32(1e-6))  # [n, frames, n_mels]
         if self.dct is not None:
-            logmel = logmel @ self.dct
-        orders = [logmel]
+            values = values @ self.dct
+        orders = [values]
         for _ in range(self.features.deltas):
             orders.append(np.diff(orders[-1], axis=1, prepend=orders[-1][:, :1]))
-        kept = orders if self.features.static else orders[1:]
-        logmel = np.concatenate(kept, axis=-1).astype(np.float64)
-        mean = logmel.mean(axis=(1, 2), keepdims=True)
-        std = logmel.std(axis=(1, 2), ddof=1, keepdims=True)
-        logmel = ((logmel - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, n_mels]
+        stacked = np.concatenate(orders if self.features.static else orders[1:], axis=-1)
+        stacked = stacked.astype(np.float64)
+        mean = stacked.mean(axis=(1, 2), keepdims=True)
+        std = stacked.std(axis=(1, 2), ddof=1, keepdims=True)
+        inputs = ((stacked - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, frame_size]
         if self.input["representation"] == "image":
             channels = self.input["channels"]
-            return np.repeat(logmel.transpose(0, 2, 1)[:, None], channels, axis=1)
-        return logmel
+            return np.repeat(inputs.transpose(0, 2, 1)[:, None], channels, axis=1)
+        return inputs
 
     def score_windows(self, crops: np.ndarray, batch_size: int = 32) -> list[float]:
         scores = []
