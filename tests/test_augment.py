@@ -14,6 +14,7 @@ from deepfake_audio.data.augment import (
     ConvolutiveNoise,
     Gain,
     ImpulsiveNoise,
+    Reverb,
     SpecAugment,
     WhiteNoise,
 )
@@ -26,6 +27,7 @@ WAVE_AUGMENTATIONS = [
     ImpulsiveNoise(p=1.0),
     BandLimit(p=1.0),
     Codec(p=1.0),
+    Reverb(p=1.0),
 ]
 
 
@@ -65,6 +67,24 @@ def test_gain_scales_by_the_drawn_decibels():
     wave = _speech_like()
     out = Gain(min_db=-6.0, max_db=-6.0, p=1.0)(wave)
     assert torch.allclose(out, wave * 10 ** (-6 / 20))
+
+
+def test_reverb_decays_60_db_over_its_reverberation_time_at_the_same_level():
+    torch.manual_seed(0)
+    click = torch.zeros(16_000)
+    click[1000] = 1.0
+    out = Reverb(min_rt60=0.5, max_rt60=0.5, p=1.0)(click)
+    assert torch.isclose(out.pow(2).mean(), click.pow(2).mean())
+    assert out[:1000].abs().max() < 1e-6  # nothing before the direct path
+    energy = out[1000:].pow(2)
+    quarter = 2000  # RT60 / 4 in samples: -15 dB of amplitude, energy down by e^-3.45
+    assert 0.01 < energy[quarter : 2 * quarter].sum() / energy[:quarter].sum() < 0.1
+    assert energy[4 * quarter :].sum() / energy.sum() < 1e-5  # 60 dB down after RT60
+
+
+def test_reverb_refuses_an_empty_or_negative_time_range():
+    with pytest.raises(ValueError, match="min_rt60"):
+        Reverb(min_rt60=0.8, max_rt60=0.2)
 
 
 def test_spec_augment_masks_with_the_mean_and_keeps_shape():

@@ -156,6 +156,27 @@ class Codec(WaveAugmentation):
         return AF.mu_law_decoding(coded, channels) * peak
 
 
+class Reverb(WaveAugmentation):
+    """Room reverberation: convolution with a synthetic impulse response, a direct path then
+    exponentially decaying noise that falls 60 dB in a reverberation time ``RT60`` drawn
+    uniformly in seconds. The output keeps the input's RMS level."""
+
+    def __init__(self, min_rt60: float = 0.2, max_rt60: float = 0.8, p: float = 0.5) -> None:
+        super().__init__(p)
+        if not 0.0 < min_rt60 <= max_rt60:
+            raise ValueError(f"need 0 < min_rt60 <= max_rt60, got {min_rt60}, {max_rt60}")
+        self.min_rt60 = min_rt60
+        self.max_rt60 = max_rt60
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        rt60 = _uniform(self.min_rt60, self.max_rt60)
+        time = torch.arange(round(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
+        response = torch.randn(time.numel()) * torch.exp(-6.9 * time / rt60)  # e^-6.9 = -60 dB
+        response[0] = 1.0
+        wet = AF.fftconvolve(wave, response)[: wave.numel()]
+        return wet * wave.pow(2).mean().sqrt() / wet.pow(2).mean().sqrt().clamp_min(1e-10)
+
+
 class SpecAugment(FeatureAugmentation):
     """SpecAugment frequency and time masks (Park et al., 2019), filled with the mean."""
 
