@@ -16,6 +16,10 @@ COMMANDS = {  # words -> (module with main(args) -> int, what it does)
     ("data", "check"): ("deepfake_audio.data.check", "check a corpus: layout, split, bad files"),
     ("eda",): ("deepfake_audio.evaluate.eda", "explore a corpus: durations, levels, spectra"),
     ("compare",): ("deepfake_audio.evaluate.compare", "train or collect runs; tables and plots"),
+    ("robustness",): (
+        "deepfake_audio.evaluate.robustness",
+        "EER under unseen conditions: telephone, noise, reverb",
+    ),
     ("detect",): ("deepfake_audio.serve.detect", "score audio files and folders with a model"),
     ("export",): ("deepfake_audio.serve.export", "write a self-contained model package"),
     ("serve",): ("deepfake_audio.serve.app", "web app: upload or record audio, get a verdict"),
