@@ -13,7 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from deepfake_audio.data.graph import collate_graphs
-from deepfake_audio.models import DartsDetector, GCNDetector, LSTMDetector, TimmDetector
+from deepfake_audio.models import (
+    DartsDetector,
+    GCNDetector,
+    LSTMDetector,
+    TDNNDetector,
+    TimmDetector,
+)
+from deepfake_audio.models.networks import EnsembleNetwork, TDNNNetwork, build_network
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "res2net50_26w_4s", "senet154"])
@@ -39,6 +46,41 @@ def test_sequence_detectors(detector):
     logits = detector([32, 20])(torch.randn(3, 32, 20))
     assert logits.shape == (3,)
     assert torch.isfinite(logits).all()
+
+
+def test_an_ensemble_averages_members_that_start_from_different_weights():
+    detector = TDNNDetector([32, 20], channels=8, members=3).eval()
+    members = detector.network.members
+    assert len(members) == 3
+    assert not torch.equal(members[0].stem[0].weight, members[1].stem[0].weight)
+    frames = torch.randn(4, 32, 20)
+    each = torch.stack([member(frames) for member in members], dim=-1)
+    assert torch.allclose(detector(frames), each.mean(dim=-1))
+    rebuilt = build_network(detector.network.config)
+    rebuilt.load_state_dict(detector.network.state_dict())
+    assert torch.allclose(rebuilt.eval()(frames), detector(frames))
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer here
+def test_each_ensemble_member_learns_from_its_own_loss_only():
+    torch.manual_seed(0)
+    detector = TDNNDetector([32, 20], channels=8, members=2)
+    frames, labels = torch.randn(4, 32, 20), torch.tensor([1.0, 0.0, 1.0, 0.0])
+    detector._shared_step((frames, labels, torch.arange(4)), "train")[0].backward()
+    first = detector.network.members[0]
+    alone = build_network(first.config)
+    alone.load_state_dict(first.state_dict())
+    F.binary_cross_entropy_with_logits(alone(frames), labels).backward()
+    # The shared loss is the mean of the members' own losses: member 0's gradient is half of
+    # what its loss alone gives, whatever member 1 predicts.
+    for shared, own in zip(first.parameters(), alone.parameters(), strict=True):
+        assert torch.allclose(shared.grad, own.grad / 2, atol=1e-6)
+
+
+def test_one_member_is_the_plain_network_and_fewer_are_refused():
+    assert type(TDNNDetector([32, 20], members=1).network) is TDNNNetwork
+    with pytest.raises(ValueError, match="at least 2 members"):
+        EnsembleNetwork(TDNNNetwork(20).config, members=0)
 
 
 def test_gcn_detector():

@@ -61,8 +61,10 @@ class Detector(LightningModule):
 
     def _shared_step(self, batch: Batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, labels = batch[0], batch[1]
-        logits = self(inputs)
-        loss = self.loss(logits, labels)
+        # One loss per ensemble member keeps the members independent; a single network is one.
+        member_logits = self.network.member_logits(inputs)
+        loss = self.loss(member_logits, labels[:, None].expand_as(member_logits))
+        logits = member_logits.mean(dim=-1)
         metrics = getattr(self, f"{stage}_metrics")
         metrics.update(torch.sigmoid(logits.detach()), labels.int())
         size = labels.numel()

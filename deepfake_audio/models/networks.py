@@ -23,6 +23,11 @@ class Network(nn.Module):
         super().__init__()
         self.config = {"class_path": f"{__name__}.{type(self).__name__}", "init_args": init_args}
 
+    def member_logits(self, inputs: Any) -> torch.Tensor:
+        """``[batch, members]`` logits, one column per independently trained member: a single
+        network is one member (see :class:`EnsembleNetwork`)."""
+        return self(inputs)[:, None]
+
 
 class TimmNetwork(Network):
     """Any timm image model by name on ``[batch, channels, n_mels, frames]``."""
@@ -219,6 +224,31 @@ class SearchNetwork(Network):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.body(frames, self.edge_weights(), self.node_weights())
+
+
+class EnsembleNetwork(Network):
+    """``members`` copies of one network (``member``, a :attr:`Network.config`), each with its
+    own initial weights; the logit is the mean of theirs. Trained on one loss per member
+    (:meth:`member_logits`), they stay independent models whose errors partly cancel, which
+    steadies a small detector's scores on attacks it has never seen."""
+
+    def __init__(self, member: dict[str, Any], members: int = 3) -> None:
+        if members < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {members}")
+        super().__init__(member=member, members=members)
+        self.members = nn.ModuleList(build_network(member) for _ in range(members))
+
+    def member_logits(self, inputs: Any) -> torch.Tensor:
+        return torch.stack([member(inputs) for member in self.members], dim=-1)
+
+    def forward(self, inputs: Any) -> torch.Tensor:
+        return self.member_logits(inputs).mean(dim=-1)
+
+
+def ensemble(network: Network, members: int) -> Network:
+    """``network`` itself for one member, else an :class:`EnsembleNetwork` of ``members`` fresh
+    networks built like it."""
+    return network if members == 1 else EnsembleNetwork(network.config, members)
 
 
 def build_network(config: dict[str, Any]) -> Network:
