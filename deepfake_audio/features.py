@@ -1,8 +1,9 @@
-"""Log filterbank front end (mel or linear, optionally cepstral with deltas): the one place
-n_mels, n_fft and hop live."""
+"""Log filterbank front end (mel or linear, optionally cepstral with deltas, optionally with
+phase deviations): the one place n_mels, n_fft and hop live."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -23,6 +24,9 @@ class LogMel(nn.Module):
     values themselves and keeps the differences:
     ``[..., (cepstra or n_mels) * (static + deltas), frames]``. Plain differences keep the
     fastest frame-to-frame changes, which regression deltas over several frames smooth away.
+
+    ``phase=True`` appends ``n_mels`` rows, one per filter: the filter-weighted mean of
+    :meth:`phase_deviation` over its bins.
     """
 
     def __init__(
@@ -35,30 +39,50 @@ class LogMel(nn.Module):
         cepstra: int = 0,
         deltas: int = 0,
         static: bool = True,
+        phase: bool = False,
     ) -> None:
         super().__init__()
+        self.stft = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=None)
+        bins = n_fft // 2 + 1
         with warnings.catch_warnings():
             if scale == "linear":  # the mel filters are replaced: empty ones do not matter
                 warnings.filterwarnings("ignore", "At least one mel filterbank has all zero")
-            self.mel = T.MelSpectrogram(
-                sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
-            )
+            self.mel = T.MelScale(n_mels, sample_rate, n_stft=bins)
         if scale == "linear":
-            filters = AF.linear_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate)
-            self.mel.mel_scale.fb.copy_(filters)
+            self.mel.fb.copy_(AF.linear_fbanks(bins, 0.0, sample_rate / 2, n_mels, sample_rate))
         self.register_buffer("dct", AF.create_dct(cepstra, n_mels, "ortho") if cepstra else None)
         self.deltas = deltas
         self.static = static
+        # A steady tone at a bin's centre frequency advances its phase by this much per hop.
+        advance = 2 * math.pi * hop_length * torch.arange(bins) / n_fft
+        self.register_buffer("bin_advance", advance if phase else None)
+        band_weights = self.mel.fb / self.mel.fb.sum(dim=0).clamp_min(1e-10)
+        self.register_buffer("band_weights", band_weights if phase else None)
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        values = torch.log(self.mel(wave) + 1e-6)
+        spectrum = self.stft(wave)
+        values = torch.log(self.mel(spectrum.abs().pow(2)) + 1e-6)
         if self.dct is not None:
             values = (values.transpose(-2, -1) @ self.dct).transpose(-2, -1)
         orders = [values]
         for _ in range(self.deltas):
             orders.append(torch.diff(orders[-1], dim=-1, prepend=orders[-1][..., :1]))
-        return torch.cat(orders if self.static else orders[1:], dim=-2)
+        rows = orders if self.static else orders[1:]
+        if self.band_weights is not None:
+            deviation = self.phase_deviation(spectrum).transpose(-2, -1) @ self.band_weights
+            rows.append(deviation.transpose(-2, -1))
+        return torch.cat(rows, dim=-2)
+
+    def phase_deviation(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """``[..., bins, frames]`` in [0, 1]: how far each bin's phase advance since the last
+        frame is from a steady tone's at the bin's centre, as a fraction of a half turn (the
+        instantaneous frequency's offset from the bin centre; 0 for the first frame's
+        difference)."""
+        phase = torch.angle(spectrum)
+        advance = torch.diff(phase, dim=-1, prepend=phase[..., :1]) - self.bin_advance[:, None]
+        advance[..., 0] = 0.0
+        return (torch.remainder(advance + math.pi, 2 * math.pi) - math.pi).abs() / math.pi
 
 
 def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:

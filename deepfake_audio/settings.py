@@ -23,7 +23,9 @@ class MelFeatures:
     coefficients of the log energies' DCT (cepstral coefficients: LFCCs with the linear scale,
     MFCCs with mel), and ``deltas`` appends up to two orders of their frame-to-frame differences;
     ``static=False`` then keeps the deltas alone, which carry no fixed spectral envelope, so
-    neither the microphone's colour nor the recording's bandwidth.
+    neither the microphone's colour nor the recording's bandwidth. ``phase`` appends, per band,
+    how far each bin's phase advance over a hop strays from a steady tone's: the phase that a
+    vocoder or spectrogram inversion has to make up, and which magnitudes cannot show.
     """
 
     sample_rate: int = SAMPLE_RATE
@@ -35,6 +37,7 @@ class MelFeatures:
     cepstra: int = 0
     deltas: int = 0
     static: bool = True
+    phase: bool = False
 
     def __post_init__(self) -> None:
         if self.scale not in SCALES:
@@ -48,8 +51,10 @@ class MelFeatures:
 
     @property
     def frame_size(self) -> int:
-        """Values per frame: the bands or cepstral coefficients, and their deltas."""
-        return (self.cepstra or self.n_mels) * (self.static + self.deltas)
+        """Values per frame: the bands or cepstral coefficients, their deltas and the bands'
+        phase deviations."""
+        cepstral = (self.cepstra or self.n_mels) * (self.static + self.deltas)
+        return cepstral + self.n_mels * self.phase
 
     @property
     def window_samples(self) -> int:
@@ -69,4 +74,5 @@ class MelFeatures:
             self.cepstra,
             self.deltas,
             self.static,
+            self.phase,
         )

@@ -77,3 +77,37 @@ def test_deltas_stack_below_and_vanish_on_a_steady_tone():
 def test_impossible_cepstral_settings_are_refused(options: dict, message: str):
     with pytest.raises(ValueError, match=message):
         MelFeatures(n_mels=50, **options)
+
+
+PHASE = MelFeatures(n_mels=64, n_fft=512, hop_length=160, scale="linear", phase=True)
+
+
+def test_phase_deviation_is_the_offset_of_a_tone_from_each_bin_centre():
+    front_end = PHASE.front_end()
+    time = torch.arange(PHASE.sample_rate) / PHASE.sample_rate
+    tone = torch.sin(2 * math.pi * 1250.0 * time)  # the centre of bin 40 (31.25 Hz apart)
+    deviation = front_end.phase_deviation(front_end.stft(tone))[:, 5:-5]
+    assert deviation[40].max() < 1e-3
+    # Bin 41 hears the same tone, 31.25 Hz below its centre: 0.3125 turn per 10 ms hop, which
+    # is 0.625 of a half turn.
+    assert torch.allclose(deviation[41], torch.tensor(0.625), atol=1e-3)
+
+
+def test_phase_rows_follow_the_cepstra():
+    settings = {"n_mels": 64, "n_fft": 512, "hop_length": 160, "scale": "linear", "cepstra": 20}
+    without, with_phase = MelFeatures(**settings), MelFeatures(**settings, phase=True)
+    assert with_phase.frame_size == without.frame_size + 64
+    torch.manual_seed(0)
+    noise = torch.randn(16_000)
+    values = with_phase.front_end()(noise)
+    assert values.shape[0] == with_phase.frame_size
+    assert torch.equal(values[:20], without.front_end()(noise))
+    assert 0.2 < values[20:, 1:].mean() < 0.5  # spread: frames overlap, so not independent
+
+
+def test_noise_in_frames_that_do_not_overlap_deviates_half_a_turn_on_average():
+    features = MelFeatures(n_mels=64, n_fft=512, hop_length=512, scale="linear", phase=True)
+    torch.manual_seed(0)
+    values = features.front_end()(torch.randn(64_000))
+    # Independent frames: each phase advance is uniform, so deviations are uniform in [0, 1].
+    assert values[64:, 1:].mean() == pytest.approx(0.5, abs=0.02)

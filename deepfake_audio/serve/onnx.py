@@ -70,7 +70,7 @@ def onnx_files(spec: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, b
             dynamo=False,
         )
     front_end = features.front_end()
-    files = {"model.onnx": model.getvalue(), "mel_filters.npy": _npy(front_end.mel.mel_scale.fb)}
+    files = {"model.onnx": model.getvalue(), "mel_filters.npy": _npy(front_end.mel.fb)}
     if front_end.dct is not None:
         files["dct.npy"] = _npy(front_end.dct)
     return files
@@ -117,6 +117,8 @@ class OnnxDetector(WindowedDetector):
         self.threshold = float(config["threshold"]) if threshold is None else threshold
         self.mel_filters = np.load(folder / "mel_filters.npy")
         self.dct = np.load(folder / "dct.npy") if self.features.cepstra else None
+        bins_per_band = self.mel_filters.sum(axis=0).clip(min=1e-10)
+        self.band_weights = (self.mel_filters / bins_per_band).astype(np.float32)
         n_fft = self.features.n_fft
         self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
         options = onnxruntime.SessionOptions()
@@ -155,15 +157,17 @@ class OnnxDetector(WindowedDetector):
         n_fft, hop = self.features.n_fft, self.features.hop_length
         padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
         frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
-        power = np.abs(np.fft.rfft(frames * self.hann, axis=-1)) ** 2
-        values = np.log(power @ self.mel_filters + np.float32(1e-6))  # [n, frames, n_mels]
+        spectrum = np.fft.rfft(frames * self.hann, axis=-1).astype(np.complex64)
+        values = np.log(np.abs(spectrum) ** 2 @ self.mel_filters + np.float32(1e-6))
         if self.dct is not None:
             values = values @ self.dct
         orders = [values]
         for _ in range(self.features.deltas):
             orders.append(np.diff(orders[-1], axis=1, prepend=orders[-1][:, :1]))
-        stacked = np.concatenate(orders if self.features.static else orders[1:], axis=-1)
-        stacked = stacked.astype(np.float64)
+        rows = orders if self.features.static else orders[1:]
+        if self.features.phase:
+            rows.append(self.phase_deviation(spectrum) @ self.band_weights)
+        stacked = np.concatenate(rows, axis=-1).astype(np.float64)
         mean = stacked.mean(axis=(1, 2), keepdims=True)
         std = stacked.std(axis=(1, 2), ddof=1, keepdims=True)
         inputs = ((stacked - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, frame_size]
@@ -171,6 +175,15 @@ class OnnxDetector(WindowedDetector):
             channels = self.input["channels"]
             return np.repeat(inputs.transpose(0, 2, 1)[:, None], channels, axis=1)
         return inputs
+
+    def phase_deviation(self, spectrum: np.ndarray) -> np.ndarray:
+        """``LogMel.phase_deviation`` on ``[n, frames, bins]``."""
+        n_fft, hop = self.features.n_fft, self.features.hop_length
+        phase = np.angle(spectrum)
+        bin_advance = (2 * np.pi * hop * np.arange(n_fft // 2 + 1) / n_fft).astype(np.float32)
+        advance = np.diff(phase, axis=1, prepend=phase[:, :1]) - bin_advance
+        advance[:, 0] = 0.0
+        return np.abs(np.remainder(advance + np.pi, 2 * np.pi) - np.pi) / np.pi
 
     def score_windows(self, crops: np.ndarray, batch_size: int = 32) -> list[float]:
         scores = []
