@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import torch
 import torchaudio.functional as AF
@@ -85,12 +86,18 @@ class LogMel(nn.Module):
         return (torch.remainder(advance + math.pi, 2 * math.pi) - math.pi).abs() / math.pi
 
 
-def normalise_utterance(logmel: torch.Tensor) -> torch.Tensor:
-    """Zero mean and unit variance over each utterance's ``[n_mels, frames]``.
+def normalise_utterance(logmel: torch.Tensor, blocks: Sequence[int] = ()) -> torch.Tensor:
+    """Zero mean and unit variance over each utterance's ``[n_mels, frames]``; with ``blocks``
+    (row counts, :attr:`~.settings.MelFeatures.blocks`), over each block of rows on its own, so
+    that values of different kinds and scales (cepstral differences, phase deviations) enter
+    the network alike.
 
     The statistics are taken in float64, so that a constant input (digital silence) becomes
     exact zeros rather than float32 rounding noise blown up by the division.
     """
+    if len(blocks) > 1:
+        parts = logmel.split(list(blocks), dim=-2)
+        return torch.cat([normalise_utterance(part) for part in parts], dim=-2)
     wide = logmel.double()
     std, mean = torch.std_mean(wide, dim=(-2, -1), keepdim=True)
     return ((wide - mean) / (std + 1e-5)).to(logmel.dtype)

@@ -53,8 +53,14 @@ class MelFeatures:
     def frame_size(self) -> int:
         """Values per frame: the bands or cepstral coefficients, their deltas and the bands'
         phase deviations."""
+        return sum(self.blocks)
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        """Rows per kind of value, each normalised on its own: the bands or cepstra with their
+        deltas, then the phase deviations."""
         cepstral = (self.cepstra or self.n_mels) * (self.static + self.deltas)
-        return cepstral + self.n_mels * self.phase
+        return (cepstral, self.n_mels) if self.phase else (cepstral,)
 
     @property
     def window_samples(self) -> int:

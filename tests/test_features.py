@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from deepfake_audio.features import normalise_utterance
 from deepfake_audio.settings import MelFeatures
 
 
@@ -111,3 +112,19 @@ def test_noise_in_frames_that_do_not_overlap_deviates_half_a_turn_on_average():
     values = features.front_end()(torch.randn(64_000))
     # Independent frames: each phase advance is uniform, so deviations are uniform in [0, 1].
     assert values[64:, 1:].mean() == pytest.approx(0.5, abs=0.02)
+
+
+def test_phase_rows_are_normalised_apart_from_the_cepstral_rows():
+    features = MelFeatures(
+        n_mels=64, n_fft=512, hop_length=160, scale="linear", cepstra=20, deltas=1, phase=True
+    )
+    assert features.blocks == (40, 64)
+    torch.manual_seed(0)
+    values = normalise_utterance(features.front_end()(torch.randn(16_000)), features.blocks)
+    for block in values.split([40, 64]):
+        std, mean = torch.std_mean(block)
+        assert abs(float(mean)) < 1e-5 and abs(float(std) - 1) < 1e-3
+    # One block is the whole matrix, as without phase rows.
+    plain = MelFeatures(n_mels=64, n_fft=512, hop_length=160)
+    energies = plain.front_end()(torch.randn(16_000))
+    assert torch.equal(normalise_utterance(energies, plain.blocks), normalise_utterance(energies))

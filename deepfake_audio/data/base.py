@@ -126,7 +126,7 @@ class AudioDataModule(LightningDataModule):
             for augment in self.augmentations:
                 if isinstance(augment, FeatureAugmentation):
                     logmel = torch.stack([augment(item) for item in logmel])
-        return self.batch_inputs(normalise_utterance(logmel)), labels, indices
+        return self.batch_inputs(normalise_utterance(logmel, self.features.blocks)), labels, indices
 
     def inference_spec(self) -> dict:
         """What inference needs to turn audio into this DataModule's inputs (plain JSON)."""
@@ -210,6 +210,7 @@ class AudioDataModule(LightningDataModule):
             length=self.features.window_samples if use_waves else self.features.frames,
             to_input=self.input_transform(),
             front_end=front_end,
+            blocks=self.features.blocks,
             waves=use_waves,
             train=train,
             augmentations=self.augmentations,

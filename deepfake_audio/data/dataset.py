@@ -42,6 +42,7 @@ class ClipDataset(Dataset):
         length: int,
         to_input: Callable[[torch.Tensor], torch.Tensor],
         front_end: LogMel | None = None,
+        blocks: Sequence[int] = (),
         waves: bool = False,
         train: bool = False,
         augmentations: Sequence[Augmentation] = (),
@@ -53,6 +54,7 @@ class ClipDataset(Dataset):
         self.length = length
         self.to_input = to_input
         self.front_end = front_end
+        self.blocks = blocks
         self.waves = waves
         self.train = train
         chosen = list(augmentations) if train else []
@@ -89,4 +91,4 @@ class ClipDataset(Dataset):
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
-        return self.to_input(normalise_utterance(crop))
+        return self.to_input(normalise_utterance(crop, self.blocks))

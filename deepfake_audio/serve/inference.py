@@ -107,7 +107,7 @@ class AudioDetector(WindowedDetector):
 
     def model_input(self, crops: torch.Tensor) -> Any:
         """Windows ``[n, samples]`` as a batch of this model's inputs."""
-        logmel = normalise_utterance(self.front_end(crops))
+        logmel = normalise_utterance(self.front_end(crops), self.features.blocks)
         representation = self.spec.input["representation"]
         if representation == "image":
             return as_image(logmel, self.spec.input["channels"])

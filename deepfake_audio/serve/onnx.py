@@ -105,6 +105,14 @@ def resample(
     return resampled[: math.ceil(new * len(wave) / orig)]
 
 
+def _normalise(values: np.ndarray) -> np.ndarray:
+    """``normalise_utterance`` of one block ``[n, frames, rows]``."""
+    wide = values.astype(np.float64)
+    mean = wide.mean(axis=(1, 2), keepdims=True)
+    std = wide.std(axis=(1, 2), ddof=1, keepdims=True)
+    return ((wide - mean) / (std + 1e-5)).astype(np.float32)
+
+
 class OnnxDetector(WindowedDetector):
     """``AudioDetector``'s scoring with ``model.onnx`` on onnxruntime (CPU) and numpy features."""
 
@@ -167,10 +175,8 @@ class OnnxDetector(WindowedDetector):
         rows = orders if self.features.static else orders[1:]
         if self.features.phase:
             rows.append(self.phase_deviation(spectrum) @ self.band_weights)
-        stacked = np.concatenate(rows, axis=-1).astype(np.float64)
-        mean = stacked.mean(axis=(1, 2), keepdims=True)
-        std = stacked.std(axis=(1, 2), ddof=1, keepdims=True)
-        inputs = ((stacked - mean) / (std + 1e-5)).astype(np.float32)  # [n, frames, frame_size]
+        blocks = np.split(np.concatenate(rows, axis=-1), np.cumsum(self.features.blocks)[:-1], -1)
+        inputs = np.concatenate([_normalise(block) for block in blocks], axis=-1)
         if self.input["representation"] == "image":
             channels = self.input["channels"]
             return np.repeat(inputs.transpose(0, 2, 1)[:, None], channels, axis=1)
