@@ -79,8 +79,10 @@ def test_each_ensemble_member_learns_from_its_own_loss_only():
 
 def test_one_member_is_the_plain_network_and_fewer_are_refused():
     assert type(TDNNDetector([32, 20], members=1).network) is TDNNNetwork
+    with pytest.raises(ValueError, match="members must be at least 1"):
+        TDNNDetector([32, 20], members=0)
     with pytest.raises(ValueError, match="at least 2 members"):
-        EnsembleNetwork(TDNNNetwork(20).config, members=0)
+        EnsembleNetwork(TDNNNetwork(20).config, members=1)
 
 
 def test_gcn_detector():

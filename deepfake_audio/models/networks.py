@@ -248,6 +248,8 @@ class EnsembleNetwork(Network):
 def ensemble(network: Network, members: int) -> Network:
     """``network`` itself for one member, else an :class:`EnsembleNetwork` of ``members`` fresh
     networks built like it."""
+    if members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
     return network if members == 1 else EnsembleNetwork(network.config, members)
 
 
