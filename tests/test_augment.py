@@ -123,3 +123,11 @@ def test_training_items_keep_their_labels_under_augmentation(tiny_corpus: Path):
     # Evaluation is never augmented.
     val = dm.val_dataloader().dataset
     assert not val.wave_augmentations and not val.feature_augmentations
+
+
+@pytest.mark.parametrize("options", [{"cepstra": 10}, {"phase": True}])
+def test_band_masks_are_refused_on_cepstral_or_phase_rows(options: dict):
+    features = MelFeatures(n_mels=20, frames=32, **options)
+    with pytest.raises(ValueError, match="SpecAugment masks filterbank bands"):
+        SequenceDataModule(None, features=features, augmentations=[SpecAugment()])
+    SequenceDataModule(None, features=features, augmentations=[WhiteNoise()])  # waves are fine

@@ -81,6 +81,15 @@ class AudioDataModule(LightningDataModule):
         seed: int,
     ) -> None:
         super().__init__()
+        masked = [
+            type(a).__name__ for a in augmentations or [] if isinstance(a, FeatureAugmentation)
+        ]
+        if masked and (features.cepstra or features.phase):
+            raise ValueError(
+                f"{', '.join(masked)} masks filterbank bands, but with features.cepstra or "
+                "features.phase the front end returns cepstral or phase rows: use waveform "
+                "augmentations with these features"
+            )
         self.root = Path(root) if root is not None else None
         self.format = format
         self.features = features
