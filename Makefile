@@ -46,7 +46,7 @@ evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
 reproduce-best: install ## Train and test configs/best.yaml on DEVSET, its unseen conditions, then its leave-one-attack-out table
 	$(THREADS) $(BIN)/deepfake fit --config configs/best.yaml --data.root $(DEVSET)
 	$(THREADS) $(BIN)/deepfake test --config configs/best.yaml --data.root $(DEVSET)
-	run=$$(ls -td lightning_logs/best/version_* | head -1); \
+	run=$$(ls -d lightning_logs/best/version_* | sort -t_ -k3 -n | tail -1); \
 		$(THREADS) $(BIN)/deepfake robustness $$run/checkpoints/best.ckpt --splits $$run/splits.csv
 	$(THREADS) $(BIN)/deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml \
 		--out lightning_logs/compare/best-leave-one-attack-out -- --data.root $(DEVSET)
