@@ -24,9 +24,9 @@ import torch
 
 from deepfake_audio.audio import SAMPLE_RATE
 from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
-from deepfake_audio.data.corpus import parse_label
+from deepfake_audio.data.corpus import Clip, index_manifest
 from deepfake_audio.evaluate.scores import auroc, eer_threshold, metrics_at
-from deepfake_audio.files import atomic_write_text
+from deepfake_audio.files import atomic_write, atomic_write_text
 from deepfake_audio.serve.scoring import WindowedDetector
 
 DEFAULT_CONDITIONS = (
@@ -65,25 +65,23 @@ def condition(name: str) -> Condition:
     )
 
 
-def read_split(path: Path, split: str) -> list[tuple[str, int]]:
-    """``(audio path, label)`` of one split of a run's ``splits.csv``."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("split") == split]
-    if not rows:
+def read_split(path: Path, split: str) -> list[Clip]:
+    """The clips of one split of a run's ``splits.csv`` (a manifest)."""
+    clips = [clip for clip in index_manifest(path) if clip.split == split]
+    if not clips:
         raise SystemExit(f"deepfake robustness: {path} has no clips in split {split!r}")
-    return [(row["path"], parse_label(row["label"], f"{path}: {row['path']}")) for row in rows]
+    return clips
 
 
 def score_conditions(
     detector: WindowedDetector,
-    clips: Sequence[tuple[str, int]],
-    names: Sequence[str],
+    clips: Sequence[Clip],
+    conditions: dict[str, Condition],
     seed: int = 0,
 ) -> list[dict]:
     """One row per condition: EER, AUROC and TPR/TNR at the model's threshold."""
-    conditions = {name: condition(name) for name in names}  # refuse a bad name before scoring
-    waves = [detector.read(path) for path, _ in clips]
-    labels = [label for _, label in clips]
+    waves = [detector.read(clip.path) for clip in clips]
+    labels = [clip.label for clip in clips]
     rows = []
     for name, degrade in conditions.items():
         scores = []
@@ -91,7 +89,7 @@ def score_conditions(
             with torch.random.fork_rng():
                 torch.manual_seed(seed + index)  # the same noise for a clip in every run
                 degraded = degrade(wave)
-            scores.append(detector.detect_wave(degraded, clips[index][0]).score)
+            scores.append(detector.detect_wave(degraded, str(clips[index].path)).score)
         at_threshold = metrics_at(scores, labels, detector.threshold)
         rows.append(
             {
@@ -109,9 +107,10 @@ def score_conditions(
 def write_tables(rows: list[dict], model: Path, threshold: float, out: Path) -> str:
     """``robustness.csv`` and ``robustness.md`` in ``out``; returns the markdown."""
     out.mkdir(parents=True, exist_ok=True)
-    header = list(rows[0])
-    lines = [",".join(header)] + [",".join(str(row[key]) for key in header) for row in rows]
-    atomic_write_text(out / "robustness.csv", "\n".join(lines) + "\n")
+    with atomic_write(out / "robustness.csv", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     table = [
         f"Model `{model}`; TPR/TNR at its threshold {threshold:.3f}.",
         "",
@@ -141,8 +140,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     options = parser.parse_args(args)
     try:
-        for name in options.conditions:
-            condition(name)
+        conditions = {name: condition(name) for name in options.conditions}
     except ValueError as error:
         parser.error(str(error))
     if not options.splits.is_file():
@@ -157,7 +155,7 @@ def main(args: list[str]) -> int:
             f"{detector.features.sample_rate} Hz"
         )
     clips = read_split(options.splits, options.split)
-    rows = score_conditions(detector, clips, options.conditions, options.seed)
+    rows = score_conditions(detector, clips, conditions, options.seed)
     out = options.out or options.splits.parent
     print(write_tables(rows, options.model, detector.threshold, out))
     return 0
