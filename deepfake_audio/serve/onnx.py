@@ -127,7 +127,8 @@ class OnnxDetector(WindowedDetector):
         self.dct = np.load(folder / "dct.npy") if self.features.cepstra else None
         bins_per_band = self.mel_filters.sum(axis=0).clip(min=1e-10)
         self.band_weights = (self.mel_filters / bins_per_band).astype(np.float32)
-        n_fft = self.features.n_fft
+        n_fft, hop = self.features.n_fft, self.features.hop_length
+        self.bin_advance = (2 * np.pi * hop * np.arange(n_fft // 2 + 1) / n_fft).astype(np.float32)
         self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -184,10 +185,8 @@ class OnnxDetector(WindowedDetector):
 
     def phase_deviation(self, spectrum: np.ndarray) -> np.ndarray:
         """``LogMel.phase_deviation`` on ``[n, frames, bins]``."""
-        n_fft, hop = self.features.n_fft, self.features.hop_length
         phase = np.angle(spectrum)
-        bin_advance = (2 * np.pi * hop * np.arange(n_fft // 2 + 1) / n_fft).astype(np.float32)
-        advance = np.diff(phase, axis=1, prepend=phase[:, :1]) - bin_advance
+        advance = np.diff(phase, axis=1, prepend=phase[:, :1]) - self.bin_advance
         advance[:, 0] = 0.0
         return np.abs(np.remainder(advance + np.pi, 2 * np.pi) - np.pi) / np.pi
 
