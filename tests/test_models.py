@@ -77,12 +77,43 @@ def test_each_ensemble_member_learns_from_its_own_loss_only():
         assert torch.allclose(shared.grad, own.grad / 2, atol=1e-6)
 
 
+def test_members_can_read_different_leading_features_of_each_frame():
+    detector = TDNNDetector([32, 20], channels=8, members=2, member_features=[None, 12]).eval()
+    whole, leading = detector.network.members
+    frames = torch.randn(4, 32, 20)
+    changed_tail = frames.clone()
+    changed_tail[..., 12:] = torch.randn(4, 32, 8)
+    assert torch.equal(leading(changed_tail), leading(frames))
+    assert not torch.allclose(whole(changed_tail), whole(frames))
+    changed_head = frames.clone()
+    changed_head[..., :12] = torch.randn(4, 32, 12)
+    assert not torch.allclose(leading(changed_head), leading(frames))
+    rebuilt = build_network(detector.network.config)
+    rebuilt.load_state_dict(detector.network.state_dict())
+    assert torch.allclose(rebuilt.eval()(frames), detector(frames))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"members": 3, "member_features": [None, 12]}, "2 entries for 3 members"),
+        ({"members": 2, "member_features": [None, 21]}, "1 to the 20 values of a frame, got 21"),
+        ({"members": 2, "member_features": [0, None]}, "1 to the 20 values of a frame, got 0"),
+    ],
+)
+def test_member_features_must_fit_the_members_and_the_frame(arguments: dict, message: str):
+    with pytest.raises(ValueError, match=message):
+        TDNNDetector([32, 20], **arguments)
+
+
 def test_one_member_is_the_plain_network_and_fewer_are_refused():
     assert type(TDNNDetector([32, 20], members=1).network) is TDNNNetwork
     with pytest.raises(ValueError, match="members must be at least 1"):
         TDNNDetector([32, 20], members=0)
     with pytest.raises(ValueError, match="at least 2 members"):
         EnsembleNetwork(TDNNNetwork(20).config, members=1)
+    with pytest.raises(ValueError, match="members is 3 but 2 configs"):
+        EnsembleNetwork([TDNNNetwork(20).config] * 2, members=3)
 
 
 def test_gcn_detector():

@@ -21,7 +21,12 @@ class Network(nn.Module):
 
     def __init__(self, **init_args: Any) -> None:
         super().__init__()
-        self.config = {"class_path": f"{__name__}.{type(self).__name__}", "init_args": init_args}
+        self.config = type(self).describe(**init_args)
+
+    @classmethod
+    def describe(cls, **init_args: Any) -> dict[str, Any]:
+        """The :attr:`config` of this class built with ``init_args``, without building it."""
+        return {"class_path": f"{__name__}.{cls.__name__}", "init_args": init_args}
 
     def member_logits(self, inputs: Any) -> torch.Tensor:
         """``[batch, members]`` logits, one column per independently trained member: a single
@@ -103,7 +108,8 @@ class TDNNNetwork(Network):
     """A time-delay network on ``[batch, frames, bands]``: the bands are the channels of 1-D
     convolutions along time (5 frames, then residual blocks of a dilated 3-frame and a 1x1
     convolution per dilation), and mean and standard deviation over time feed one linear
-    output, as in x-vector embeddings."""
+    output, as in x-vector embeddings. ``used_features`` < ``in_features`` reads only the first
+    values of each frame (e.g. the cepstral block, not the phase rows after it)."""
 
     def __init__(
         self,
@@ -111,12 +117,23 @@ class TDNNNetwork(Network):
         channels: int = 64,
         dilations: list[int] | None = None,
         dropout: float = 0.0,
+        used_features: int | None = None,
     ) -> None:
         dilations = list(dilations or [1, 2, 3, 4])
         super().__init__(
-            in_features=in_features, channels=channels, dilations=dilations, dropout=dropout
+            in_features=in_features,
+            channels=channels,
+            dilations=dilations,
+            dropout=dropout,
+            used_features=used_features,
         )
-        self.stem = _conv_bn_relu(in_features, channels, 5)
+        self.used_features = in_features if used_features is None else used_features
+        if not 0 < self.used_features <= in_features:
+            raise ValueError(
+                f"used_features must be 1 to the {in_features} values of a frame, "
+                f"got {used_features}"
+            )
+        self.stem = _conv_bn_relu(self.used_features, channels, 5)
         self.blocks = nn.ModuleList(
             nn.Sequential(
                 _conv_bn_relu(channels, channels, 3, d), _conv_bn_relu(channels, channels, 1)
@@ -127,7 +144,7 @@ class TDNNNetwork(Network):
         self.head = nn.Linear(2 * channels, 1)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        hidden = self.stem(frames.transpose(1, 2))
+        hidden = self.stem(frames[..., : self.used_features].transpose(1, 2))
         for block in self.blocks:
             hidden = hidden + block(hidden)
         std, mean = torch.std_mean(hidden, dim=-1)
@@ -227,16 +244,26 @@ class SearchNetwork(Network):
 
 
 class EnsembleNetwork(Network):
-    """``members`` copies of one network (``member``, a :attr:`Network.config`), each with its
-    own initial weights; the logit is the mean of theirs. Trained on one loss per member
-    (:meth:`member_logits`), they stay independent models whose errors partly cancel, which
-    steadies a small detector's scores on attacks it has never seen."""
+    """Several networks, each with its own initial weights; the logit is the mean of theirs.
+    ``member`` is one network config (a :attr:`Network.config`) built ``members`` times, or a
+    list of configs, one per member, so that members may differ (e.g. in the features they
+    read). Trained on one loss per member (:meth:`member_logits`), they stay independent models
+    whose errors partly cancel, which steadies a small detector's scores on attacks it has
+    never seen."""
 
-    def __init__(self, member: dict[str, Any], members: int = 3) -> None:
-        if members < 2:
-            raise ValueError(f"an ensemble needs at least 2 members, got {members}")
+    def __init__(
+        self, member: dict[str, Any] | list[dict[str, Any]], members: int | None = None
+    ) -> None:
+        if isinstance(member, list):
+            if members not in (None, len(member)):
+                raise ValueError(f"members is {members} but {len(member)} configs are given")
+            configs = member
+        else:
+            configs = [member] * (members or 0)
+        if len(configs) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(configs)}")
         super().__init__(member=member, members=members)
-        self.members = nn.ModuleList(build_network(member) for _ in range(members))
+        self.members = nn.ModuleList(build_network(config) for config in configs)
 
     def member_logits(self, inputs: Any) -> torch.Tensor:
         return torch.stack([member(inputs) for member in self.members], dim=-1)
@@ -245,12 +272,12 @@ class EnsembleNetwork(Network):
         return self.member_logits(inputs).mean(dim=-1)
 
 
-def ensemble(network: Network, members: int) -> Network:
-    """``network`` itself for one member, else an :class:`EnsembleNetwork` of ``members`` fresh
-    networks built like it."""
-    if members < 1:
-        raise ValueError(f"members must be at least 1, got {members}")
-    return network if members == 1 else EnsembleNetwork(network.config, members)
+def ensemble(configs: list[dict[str, Any]]) -> Network:
+    """The network of a single config, else an :class:`EnsembleNetwork` of one member per
+    config."""
+    if not configs:
+        raise ValueError("an ensemble needs at least 1 member, got 0")
+    return build_network(configs[0]) if len(configs) == 1 else EnsembleNetwork(configs)
 
 
 def build_network(config: dict[str, Any]) -> Network:

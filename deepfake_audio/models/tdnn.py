@@ -14,7 +14,9 @@ class TDNNDetector(Detector):
     """Dilated 1-D convolutions over the frames of a filterbank sequence, mean and std pooling,
     one linear output (pair it with ``SequenceDataModule``); about 0.1 M parameters per member.
     ``members`` > 1 trains that many TDNNs side by side and averages their logits
-    (:class:`~.networks.EnsembleNetwork`)."""
+    (:class:`~.networks.EnsembleNetwork`). ``member_features`` gives, per member, how many of
+    each frame's leading values it reads (``null``: all): members that see different features
+    err on different clips, so their mean errs less."""
 
     def __init__(
         self,
@@ -23,11 +25,29 @@ class TDNNDetector(Detector):
         dilations: list[int] | None = None,
         dropout: float = 0.0,
         members: int = 1,
+        member_features: list[int | None] | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         balanced_loss: bool = False,
     ) -> None:
         super().__init__(input_shape, optimizer, scheduler, balanced_loss)
         self.save_hyperparameters()
-        network = TDNNNetwork(self.input_shape[-1], channels, dilations, dropout)
-        self.network = ensemble(network, members)
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}")
+        used = [None] * members if member_features is None else list(member_features)
+        if len(used) != members:
+            raise ValueError(
+                f"member_features has {len(used)} entries for {members} members: give one each"
+            )
+        self.network = ensemble(
+            [
+                TDNNNetwork.describe(
+                    in_features=self.input_shape[-1],
+                    channels=channels,
+                    dilations=dilations,
+                    dropout=dropout,
+                    used_features=features,
+                )
+                for features in used
+            ]
+        )
