@@ -22,10 +22,13 @@ class ChannelsLast(Callback):
 
 
 class CompileNetwork(Callback):
-    """Compile the network in place with ``torch.compile`` (state-dict keys unchanged)."""
+    """Compile the network in place with ``torch.compile`` (state-dict keys unchanged); an
+    ensemble's members each, since training calls them one by one."""
 
     def __init__(self, mode: str | None = None) -> None:
         self.mode = mode
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
-        pl_module.network.compile(mode=self.mode)
+        network = pl_module.network
+        for module in getattr(network, "members", None) or [network]:
+            module.compile(mode=self.mode)

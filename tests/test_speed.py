@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import CONFIGS, run_cli, small_run_args
+from lightning.pytorch import Trainer
 
+from deepfake_audio.models import TDNNDetector
 from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.speed import CompileNetwork
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,14 @@ def test_speed_switch_trains_and_checkpoints_load(
         )
     detector = AudioDetector.load(checkpoint)  # loads into a plain network
     assert detector.spec.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
+
+
+@pytest.mark.parametrize("members", [1, 2])
+def test_compile_reaches_the_modules_that_training_calls(members: int):
+    detector = TDNNDetector([32, 20], channels=8, members=members)
+    CompileNetwork().setup(Trainer(logger=False), detector, "fit")
+    called = detector.network.members if members > 1 else [detector.network]
+    assert all(module._compiled_call_impl is not None for module in called)
 
 
 @pytest.mark.parametrize("config", ["gnn", "resnet18"])
