@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,13 +21,22 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from conftest import REPO, run_cli, small_run_args
 from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from deepfake_audio.serve import app as app_module
-from deepfake_audio.serve.app import analyse, build_app, model_name, temp_dir
+from deepfake_audio.serve.app import (
+    analyse,
+    build_app,
+    input_rows,
+    model_name,
+    spectrogram_figure,
+    temp_dir,
+)
 from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.settings import MelFeatures
 
 MAX_SECONDS = 10.0
 VERDICT = re.compile(
@@ -130,6 +140,36 @@ def test_analyse_good_clip(detector: AudioDetector, clips: dict) -> None:
     assert windows.axes[0].get_xlabel() == "window start (s)"
     assert len(windows.axes[0].lines[0].get_xdata()) == len(detection.windows)
     assert spectrogram.axes[0].get_xlabel() == "time (s)"
+
+
+@pytest.mark.parametrize(
+    ("features", "title", "starts"),
+    [
+        ({}, "Log mel spectrogram (50 bands)", None),
+        ({"cepstra": 20, "scale": "linear"}, "20 LFCCs (static)", []),
+        ({"cepstra": 20, "deltas": 2}, "20 MFCCs (static, Δ, ΔΔ)", [20, 40]),
+        (
+            {"n_mels": 40, "cepstra": 20, "deltas": 2, "static": False, "phase": True},
+            "20 MFCCs (Δ, ΔΔ) + 40 bands' phase deviations",
+            [20, 40],
+        ),
+    ],
+)
+def test_the_input_figure_names_and_splits_the_rows_the_model_sees(
+    features: dict, title: str, starts: list[int] | None
+) -> None:
+    settings = MelFeatures(n_fft=512, hop_length=160, **features)
+    assert input_rows(settings) == (title, starts)
+    detector = SimpleNamespace(features=settings, front_end=settings.front_end(), device="cpu")
+    wave = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, 16_000).astype("float32"))
+    axes = spectrogram_figure(detector, wave, 1.0).axes[0]
+    assert axes.get_title() == title
+    assert [line.get_ydata()[0] for line in axes.lines] == (starts or [])
+    image = axes.images[0].get_array()
+    assert image.shape[0] == settings.frame_size
+    if starts is not None:  # each kind of value standardised on its own, as the model sees it
+        for block in np.split(image, np.cumsum(settings.blocks)[:-1]):
+            assert abs(block.mean()) < 1e-4 and abs(block.std() - 1) < 1e-2
 
 
 @pytest.mark.parametrize(

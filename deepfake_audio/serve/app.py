@@ -2,7 +2,8 @@
 
 Upload a clip or record one in the browser (recording needs a secure context: localhost or
 HTTPS, so the app binds to 127.0.0.1 unless ``--host`` says otherwise). The app shows the
-verdict, the score of every window over time and the clip's log-mel spectrogram.
+verdict, the score of every window over time and the clip as the model sees it (its log-mel
+spectrogram, or the cepstra and phase rows its features name).
 
 Gradio stores every upload, and every recording (which the browser sends as a WAV upload),
 under ``GRADIO_TEMP_DIR``; ``serve`` points that at a temporary folder of its own, removed when
@@ -27,8 +28,10 @@ import torch
 from matplotlib.figure import Figure
 
 from deepfake_audio.audio import load_audio
+from deepfake_audio.features import normalise_utterance
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.scoring import Detection
+from deepfake_audio.settings import MelFeatures
 
 VERDICTS = {"bona-fide": "Real", "spoof": "Fake"}
 Outputs = tuple[str, Figure | None, Figure | None]
@@ -60,16 +63,45 @@ def window_figure(detection: Detection, threshold: float) -> Figure:
     return figure
 
 
+def input_rows(features: MelFeatures) -> tuple[str, list[int] | None]:
+    """A title naming the rows of the model's input and the rows where each kind of value
+    starts after the first (static, Δ, ΔΔ, phase deviations); None for a plain spectrogram."""
+    kind = "mel" if features.scale == "mel" else "linear"
+    if features.blocks == (features.n_mels,) and not features.cepstra:
+        return f"Log {kind} spectrogram ({features.n_mels} bands)", None
+    per_order = features.cepstra or features.n_mels
+    values = (
+        f"{features.cepstra} {'MFCC' if kind == 'mel' else 'LFCC'}s"
+        if features.cepstra
+        else f"{features.n_mels} log {kind} bands"
+    )
+    orders = ["static"] * features.static + ["Δ", "ΔΔ"][: features.deltas]
+    title = f"{values} ({', '.join(orders)})"
+    starts = [per_order * order for order in range(1, len(orders))]
+    if features.phase:
+        title += f" + {features.n_mels} bands' phase deviations"
+        starts.append(features.blocks[0])
+    return title, starts
+
+
 def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: float) -> Figure:
-    """The whole clip's log-mel spectrogram, as the model's front end computes it."""
-    logmel = detector.front_end(wave.to(detector.device)).cpu().numpy()
+    """The whole clip as the model's front end computes it: a log spectrogram, or its cepstra,
+    deltas and phase rows, each kind standardised as the model sees it, split by lines."""
+    rows = detector.front_end(wave.to(detector.device)).cpu()
+    title, starts = input_rows(detector.features)
     figure = Figure(figsize=(6, 3), layout="constrained")
     axes = figure.subplots()
+    if starts is not None:
+        rows = normalise_utterance(rows, detector.features.blocks)
     image = axes.imshow(
-        logmel, origin="lower", aspect="auto", extent=(0, duration, 0, logmel.shape[0])
+        rows.numpy(), origin="lower", aspect="auto", extent=(0, duration, 0, rows.shape[0])
     )
-    axes.set(title="Log-mel spectrogram", xlabel="time (s)", ylabel="mel band")
-    figure.colorbar(image, ax=axes, label="log power")
+    for start in starts or []:
+        axes.axhline(start, color="white", linewidth=0.8)
+    plain = starts is None
+    label = f"{detector.features.scale} band" if plain else "feature row"
+    axes.set(title=title, xlabel="time (s)", ylabel=label)
+    figure.colorbar(image, ax=axes, label="log power" if plain else "standardised value")
     return figure
 
 
@@ -135,7 +167,7 @@ def build_app(models: dict[str, AudioDetector], max_seconds: float) -> gr.Blocks
             verdict = gr.Textbox(label="Verdict", lines=3, interactive=False)
         with gr.Row():
             windows = gr.Plot(label="Score per window", show_label=False)
-            spectrogram = gr.Plot(label="Log-mel spectrogram", show_label=False)
+            spectrogram = gr.Plot(label="Model input", show_label=False)
 
         def score(path: str | None, name: str) -> Outputs:
             """Score the uploaded or recorded clip with the chosen model."""
