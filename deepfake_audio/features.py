@@ -15,7 +15,7 @@ from torch import nn
 from deepfake_audio.settings import SAMPLE_RATE
 
 
-class LogMel(nn.Module):
+class FrontEnd(nn.Module):
     """Waveform ``[..., samples]`` to log filterbank energies ``[..., n_mels, frames]`` (not yet
     normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz.
 

@@ -9,7 +9,7 @@ SAMPLE_RATE = 16_000
 SCALES = ("mel", "linear")
 
 if TYPE_CHECKING:
-    from deepfake_audio.features import LogMel
+    from deepfake_audio.features import FrontEnd
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class MelFeatures:
         """Waveform length that yields exactly ``frames`` frames (centred STFT)."""
         return (self.frames - 1) * self.hop_length
 
-    def front_end(self) -> LogMel:
+    def front_end(self) -> FrontEnd:
         """The torch front end of these settings (torch loads only here)."""
-        from deepfake_audio.features import LogMel
+        from deepfake_audio.features import FrontEnd
 
-        return LogMel(
+        return FrontEnd(
             self.sample_rate,
             self.n_fft,
             self.hop_length,

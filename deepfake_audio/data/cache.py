@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
-from deepfake_audio.features import LogMel
+from deepfake_audio.features import FrontEnd
 from deepfake_audio.settings import MelFeatures
 
 CACHE_VERSION = 2
@@ -50,7 +50,7 @@ class LogMelExtractor:
         return {"kind": "logmel", "short_clips": "repeated", **asdict(self.features)}
 
     @cached_property
-    def front_end(self) -> LogMel:
+    def front_end(self) -> FrontEnd:
         return self.features.front_end()
 
     def __call__(self, path: Path) -> np.ndarray:

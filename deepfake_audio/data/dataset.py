@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, DistributedSampler
 from deepfake_audio.audio import fit_length, random_start
 from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveAugmentation
 from deepfake_audio.data.corpus import Clip
-from deepfake_audio.features import LogMel, normalise_utterance
+from deepfake_audio.features import FrontEnd, normalise_utterance
 
 
 class EpochSampler(DistributedSampler):
@@ -41,7 +41,7 @@ class ClipDataset(Dataset):
         read: Callable[[Clip], torch.Tensor],
         length: int,
         to_input: Callable[[torch.Tensor], torch.Tensor],
-        front_end: LogMel | None = None,
+        front_end: FrontEnd | None = None,
         blocks: Sequence[int] = (),
         waves: bool = False,
         train: bool = False,

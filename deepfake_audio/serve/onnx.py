@@ -161,7 +161,7 @@ class OnnxDetector(WindowedDetector):
         return np.stack([wave[start : start + window] for start in starts])
 
     def model_input(self, crops: np.ndarray) -> np.ndarray:
-        """Windows ``[n, samples]`` as a batch of network inputs: ``LogMel``, then
+        """Windows ``[n, samples]`` as a batch of network inputs: ``FrontEnd``, then
         ``normalise_utterance``, then ``as_image`` or ``as_frames``."""
         n_fft, hop = self.features.n_fft, self.features.hop_length
         padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
@@ -184,7 +184,7 @@ class OnnxDetector(WindowedDetector):
         return inputs
 
     def phase_deviation(self, spectrum: np.ndarray) -> np.ndarray:
-        """``LogMel.phase_deviation`` on ``[n, frames, bins]``."""
+        """``FrontEnd.phase_deviation`` on ``[n, frames, bins]``."""
         phase = np.angle(spectrum)
         advance = np.diff(phase, axis=1, prepend=phase[:, :1]) - self.bin_advance
         advance[:, 0] = 0.0
