@@ -12,6 +12,7 @@ from lightning.pytorch import Callback, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepfake_audio.data import SequenceDataModule
+from deepfake_audio.data.augment import SpecAugment
 from deepfake_audio.models import DartsDetector, DartsSearch
 from deepfake_audio.models.genotypes import Genotype, derive_genotype, load_genotype
 from deepfake_audio.models.networks import DartsNetwork, SearchNetwork, build_network
@@ -55,9 +56,15 @@ class StepRecorder(Callback):
         )
 
 
-def tiny_search(corpus: Path, warmup_epochs: int = 0) -> tuple[DartsSearch, SequenceDataModule]:
+def tiny_search(
+    corpus: Path, warmup_epochs: int = 0, **data_options
+) -> tuple[DartsSearch, SequenceDataModule]:
     data = SequenceDataModule(
-        corpus, features=MelFeatures(n_mels=16, frames=24), batch_size=4, num_workers=0
+        corpus,
+        features=MelFeatures(n_mels=16, frames=24),
+        batch_size=4,
+        num_workers=0,
+        **data_options,
     )
     model = DartsSearch(
         data.input_shape, channels=8, nodes=2, operations=OPERATIONS, warmup_epochs=warmup_epochs
@@ -82,13 +89,19 @@ def fit(model: DartsSearch, data: SequenceDataModule, tmp_path: Path, **options)
     return trainer
 
 
+@pytest.mark.parametrize("on_device", [False, True], ids=["loader", "features_on_device"])
 def test_alpha_learns_only_from_validation_and_weights_only_from_training(
-    tiny_corpus: Path, tmp_path: Path
+    tiny_corpus: Path, tmp_path: Path, on_device: bool
 ):
-    model, data = tiny_search(tiny_corpus)
+    # On the device, training batches get SpecAugment there; the α batches must not.
+    options = {"features_on_device": True, "augmentations": [SpecAugment(p=1.0)]}
+    model, data = tiny_search(tiny_corpus, **(options if on_device else {}))
     recorder = StepRecorder()
     fit(model, data, tmp_path, max_steps=2, callbacks=[recorder])  # two optimiser steps
-    first_validation_batch = next(iter(data.val_dataloader()))[0]
+    first_validation_batch = next(iter(data.val_dataloader()))
+    if on_device:
+        first_validation_batch = data.device_inputs(first_validation_batch, augment=False)
+    first_validation_batch = first_validation_batch[0]
     events = recorder.events
     assert [kind for kind, _ in events] == ["train_batch", "forward", "step", "forward", "step"]
     train_inputs, (_, arch_inputs), (_, arch_step), (_, weight_inputs), (_, weight_step) = [

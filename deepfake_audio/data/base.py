@@ -124,17 +124,21 @@ class AudioDataModule(LightningDataModule):
         return self.input_transform()(features)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """With ``features_on_device``, batches arrive as waveform crops: the log-mel,
-        feature augmentations and normalisation run here, batched, on the model's device."""
+        """With ``features_on_device``, batches arrive as waveform crops and become model
+        inputs here (:meth:`device_inputs`), augmented while training."""
         if not self.features_on_device:
             return batch
+        return self.device_inputs(batch, self.trainer is not None and self.trainer.training)
+
+    def device_inputs(self, batch: Any, augment: bool) -> Any:
+        """A batch of waveform crops as model inputs: the log-mel, feature augmentations (if
+        ``augment``) and normalisation, batched, on the crops' device."""
         waves, labels, indices = batch
         self._device_front_end = self._device_front_end.to(waves.device)
         logmel = self._device_front_end(waves)
-        if self.trainer is not None and self.trainer.training:
-            for augment in self.augmentations:
-                if isinstance(augment, FeatureAugmentation):
-                    logmel = torch.stack([augment(item) for item in logmel])
+        for augmentation in self.augmentations if augment else []:
+            if isinstance(augmentation, FeatureAugmentation):
+                logmel = torch.stack([augmentation(item) for item in logmel])
         return self.batch_inputs(normalise_utterance(logmel, self.features.blocks)), labels, indices
 
     def inference_spec(self) -> dict:

@@ -107,15 +107,21 @@ class DartsSearch(Detector):
         return loss.detach()
 
     def _validation_batch(self) -> Batch:
-        """The next batch of the validation split (cycling), moved to the device by Lightning's
-        own transfer hooks."""
+        """The next batch of the validation split (cycling) on the device, never augmented:
+        with ``features_on_device`` the DataModule makes its inputs as for validation."""
+        datamodule = self.trainer.datamodule
         batch = next(self._validation_batches, None) if self._validation_batches else None
         if batch is None:
             if self._validation_loader is None:
-                self._validation_loader = self.trainer.datamodule.val_dataloader()
+                self._validation_loader = datamodule.val_dataloader()
             self._validation_batches = iter(self._validation_loader)
             batch = next(self._validation_batches)
-        return self._apply_batch_transfer_handler(batch)
+        batch = self.transfer_batch_to_device(batch, self.device, 0)
+        return (
+            datamodule.device_inputs(batch, augment=False)
+            if datamodule.features_on_device
+            else batch
+        )
 
     def on_train_epoch_end(self) -> None:
         edge_weights = self.network.edge_weights().detach().cpu()
