@@ -82,6 +82,22 @@ def test_reverb_decays_60_db_over_its_reverberation_time_at_the_same_level():
     assert energy[4 * quarter :].sum() / energy.sum() < 1e-5  # 60 dB down after RT60
 
 
+@pytest.mark.parametrize("drr_db", [-5.0, 0.0, 10.0])
+def test_reverb_direct_to_reverberant_ratio(drr_db: float):
+    click = torch.zeros(16_000)
+    click[1000] = 1.0
+    out = Reverb(0.5, 0.5, min_drr_db=drr_db, max_drr_db=drr_db, p=1.0)(click)
+    direct, tail = out[1000].pow(2), out[1001:].pow(2).sum()
+    assert torch.isclose(10 * torch.log10(direct / tail), torch.tensor(drr_db), atol=1e-3)
+    assert torch.isclose(out.pow(2).mean(), click.pow(2).mean())
+
+
+def test_reverb_needs_both_drr_bounds_in_order():
+    for low, high in [(0.0, None), (None, 5.0), (5.0, 0.0)]:
+        with pytest.raises(ValueError, match="min_drr_db <= max_drr_db or neither"):
+            Reverb(min_drr_db=low, max_drr_db=high)
+
+
 def test_reverb_refuses_an_empty_or_negative_time_range():
     with pytest.raises(ValueError, match="min_rt60"):
         Reverb(min_rt60=0.8, max_rt60=0.2)

@@ -44,7 +44,18 @@ def test_clean_is_the_identity():
     assert torch.equal(condition("clean")(wave), wave)
 
 
-@pytest.mark.parametrize("name", ["phone", "noise", "noise:loud", "reverb:0", "clean:1"])
+def test_reverb_with_a_direct_to_reverberant_ratio_is_the_nearer_room():
+    click = torch.zeros(16_000)
+    click[0] = 1.0
+    far, near = condition("reverb:0.5")(click), condition("reverb:0.5:10")(click)
+    drr_db = 10 * torch.log10(near[0].pow(2) / near[1:].pow(2).sum())
+    assert abs(float(drr_db) - 10.0) < 1e-3
+    assert far[0].pow(2) < 0.01 * far[1:].pow(2).sum()  # the natural tail: over 20 dB above
+
+
+@pytest.mark.parametrize(
+    "name", ["phone", "noise", "noise:loud", "noise:10:1", "reverb:0", "reverb:0.5:x", "clean:1"]
+)
 def test_unknown_conditions_are_refused_with_the_known_ones(name: str):
     with pytest.raises(ValueError, match="unknown condition.*telephone"):
         condition(name)

@@ -159,20 +159,42 @@ class Codec(WaveAugmentation):
 class Reverb(WaveAugmentation):
     """Room reverberation: convolution with a synthetic impulse response, a direct path then
     exponentially decaying noise that falls 60 dB in a reverberation time ``RT60`` drawn
-    uniformly in seconds. The output keeps the input's RMS level."""
+    uniformly in seconds. By default the tail keeps its natural level, far above the direct
+    path (about 28 dB at RT60 0.5 s: a talker far away in a bare room); ``min_drr_db`` and
+    ``max_drr_db`` instead draw the direct-to-reverberant energy ratio uniformly (e.g. 0-10 dB
+    for a talker near the microphone). The output keeps the input's RMS level."""
 
-    def __init__(self, min_rt60: float = 0.2, max_rt60: float = 0.8, p: float = 0.5) -> None:
+    def __init__(
+        self,
+        min_rt60: float = 0.2,
+        max_rt60: float = 0.8,
+        min_drr_db: float | None = None,
+        max_drr_db: float | None = None,
+        p: float = 0.5,
+    ) -> None:
         super().__init__(p)
         if not 0.0 < min_rt60 <= max_rt60:
             raise ValueError(f"need 0 < min_rt60 <= max_rt60, got {min_rt60}, {max_rt60}")
+        if (min_drr_db is None) != (max_drr_db is None) or (
+            min_drr_db is not None and min_drr_db > max_drr_db
+        ):
+            raise ValueError(
+                f"give both min_drr_db <= max_drr_db or neither, got {min_drr_db}, {max_drr_db}"
+            )
         self.min_rt60 = min_rt60
         self.max_rt60 = max_rt60
+        self.min_drr_db = min_drr_db
+        self.max_drr_db = max_drr_db
 
     def apply(self, wave: torch.Tensor) -> torch.Tensor:
         rt60 = _uniform(self.min_rt60, self.max_rt60)
         time = torch.arange(round(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
         response = torch.randn(time.numel()) * torch.exp(-6.9 * time / rt60)  # e^-6.9 = -60 dB
-        response[0] = 1.0
+        if self.min_drr_db is not None:
+            drr_db = _uniform(self.min_drr_db, self.max_drr_db)
+            tail_rms = response[1:].pow(2).sum().sqrt().clamp_min(1e-10)
+            response = response / (tail_rms * 10 ** (drr_db / 20))
+        response[0] = 1.0  # the direct path
         wet = AF.fftconvolve(wave, response)[: wave.numel()]
         return wet * wave.pow(2).mean().sqrt() / wet.pow(2).mean().sqrt().clamp_min(1e-10)
 

@@ -10,7 +10,9 @@ table is reproducible. Writes ``robustness.md`` and ``robustness.csv`` beside th
 
 Conditions: ``clean``; ``telephone`` (resampled through 8 kHz: the 0-4 kHz band);
 ``mulaw`` (telephone plus 8-bit mu-law, as G.711); ``noise:SNR`` (white noise at SNR dB);
-``reverb:RT60`` (a synthetic room with that reverberation time in seconds).
+``reverb:RT60`` (a synthetic room with that reverberation time in seconds, its tail at its
+natural level, far above the direct path) and ``reverb:RT60:DRR`` (the same room with that
+direct-to-reverberant ratio in dB: a nearer talker).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ DEFAULT_CONDITIONS = (
     "noise:20",
     "noise:10",
     "reverb:0.5",
+    "reverb:0.5:0",
 )
 Condition = Callable[[torch.Tensor], torch.Tensor]
 
@@ -52,16 +55,17 @@ def condition(name: str) -> Condition:
         }[kind]
         return torch.nn.Sequential(*chain)
     try:
-        number = float(value)
+        numbers = [float(number) for number in value.split(":")]
     except ValueError:
-        number = None
-    if kind == "noise" and number is not None:
-        return WhiteNoise(min_snr_db=number, max_snr_db=number, p=1.0)
-    if kind == "reverb" and number is not None and number > 0:
-        return Reverb(min_rt60=number, max_rt60=number, p=1.0)
+        numbers = []
+    if kind == "noise" and len(numbers) == 1:
+        return WhiteNoise(min_snr_db=numbers[0], max_snr_db=numbers[0], p=1.0)
+    if kind == "reverb" and len(numbers) in (1, 2) and numbers[0] > 0:
+        rt60, drr_db = numbers[0], (numbers[1:] or [None])[0]
+        return Reverb(rt60, rt60, min_drr_db=drr_db, max_drr_db=drr_db, p=1.0)
     raise ValueError(
-        f"unknown condition {name!r}: use clean, telephone, mulaw, noise:SNR_DB or "
-        "reverb:RT60_SECONDS (e.g. noise:20, reverb:0.5)"
+        f"unknown condition {name!r}: use clean, telephone, mulaw, noise:SNR_DB, "
+        "reverb:RT60_SECONDS or reverb:RT60_SECONDS:DRR_DB (e.g. noise:20, reverb:0.5:0)"
     )
 
 
