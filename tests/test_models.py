@@ -106,6 +106,30 @@ def test_member_features_must_fit_the_members_and_the_frame(arguments: dict, mes
         TDNNDetector([32, 20], **arguments)
 
 
+@pytest.mark.parametrize(("blocks", "accepted"), [((12, 8), True), ((10, 10), False)])
+def test_member_features_must_end_a_block_of_the_data(blocks: tuple, accepted: bool):
+    detector = TDNNDetector([32, 20], channels=8, members=2, member_features=[None, 12])
+    features = SimpleNamespace(blocks=blocks)
+    detector._trainer = SimpleNamespace(datamodule=SimpleNamespace(features=features))
+    if accepted:
+        detector.setup("fit")
+    else:
+        with pytest.raises(ValueError, match="entry 12 does not end a block.*first 10 or 20"):
+            detector.setup("fit")
+
+
+def test_an_ensemble_saved_as_one_config_and_a_count_still_rebuilds():
+    # Ensembles exported before member_features: one member config without used_features.
+    networks = "deepfake_audio.models.networks"
+    member = {"class_path": f"{networks}.TDNNNetwork", "init_args": {"in_features": 20}}
+    saved = {"member": member, "members": 3}
+    network = build_network({"class_path": f"{networks}.EnsembleNetwork", "init_args": saved})
+    assert [m.used_features for m in network.members] == [20, 20, 20]
+    assert network(torch.randn(2, 32, 20)).shape == (2,)
+    with pytest.raises(ValueError, match="members is required with a single member config"):
+        EnsembleNetwork(member)
+
+
 def test_one_member_is_the_plain_network_and_fewer_are_refused():
     assert type(TDNNDetector([32, 20], members=1).network) is TDNNNetwork
     with pytest.raises(ValueError, match="members must be at least 1"):

@@ -258,8 +258,10 @@ class EnsembleNetwork(Network):
             if members not in (None, len(member)):
                 raise ValueError(f"members is {members} but {len(member)} configs are given")
             configs = member
+        elif members is None:
+            raise ValueError("members is required with a single member config")
         else:
-            configs = [member] * (members or 0)
+            configs = [member] * members
         if len(configs) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(configs)}")
         super().__init__(member=member, members=members)

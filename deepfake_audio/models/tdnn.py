@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
@@ -39,6 +41,7 @@ class TDNNDetector(Detector):
             raise ValueError(
                 f"member_features has {len(used)} entries for {members} members: give one each"
             )
+        self.member_features = used
         self.network = ensemble(
             [
                 TDNNNetwork.describe(
@@ -51,3 +54,20 @@ class TDNNDetector(Detector):
                 for features in used
             ]
         )
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        features = getattr(datamodule, "features", None)
+        if features is None:
+            return
+        # A count that stops inside a block (e.g. after a change of cepstra) would feed a member
+        # part of the phase rows: refuse it.
+        ends = list(itertools.accumulate(features.blocks))
+        for count in self.member_features:
+            if count is not None and count not in ends:
+                raise ValueError(
+                    f"member_features entry {count} does not end a block of these features: "
+                    f"a member can read the first {' or '.join(map(str, ends))} values "
+                    "(the cepstral rows, then the phase rows)"
+                )
