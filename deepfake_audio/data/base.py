@@ -17,7 +17,7 @@ from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveA
 from deepfake_audio.data.cache import (
     ArrayCache,
     Extractor,
-    LogMelExtractor,
+    FrontEndExtractor,
     WaveformExtractor,
     default_cache_dir,
 )
@@ -124,15 +124,16 @@ class AudioDataModule(LightningDataModule):
         return self.input_transform()(features)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """With ``features_on_device``, batches arrive as waveform crops and become model
-        inputs here (:meth:`device_inputs`), augmented while training."""
-        if not self.features_on_device:
-            return batch
+        """Model inputs of a transferred batch (:meth:`device_inputs`), augmented while
+        training."""
         return self.device_inputs(batch, self.trainer is not None and self.trainer.training)
 
     def device_inputs(self, batch: Any, augment: bool) -> Any:
-        """A batch of waveform crops as model inputs: the log-mel, feature augmentations (if
-        ``augment``) and normalisation, batched, on the crops' device."""
+        """A transferred batch as model inputs. With ``features_on_device`` it holds waveform
+        crops: the front end, feature augmentations (if ``augment``) and normalisation run
+        here, batched, on the crops' device; otherwise it is returned as it is."""
+        if not self.features_on_device:
+            return batch
         waves, labels, indices = batch
         self._device_front_end = self._device_front_end.to(waves.device)
         logmel = self._device_front_end(waves)
@@ -157,7 +158,7 @@ class AudioDataModule(LightningDataModule):
     def _extractors(self) -> dict[str, Extractor]:
         """What to cache: log-mels for evaluation (and training), waveforms if augmented or
         if log-mels are computed on the device."""
-        extractors: dict[str, Extractor] = {"logmel": LogMelExtractor(self.features)}
+        extractors: dict[str, Extractor] = {"logmel": FrontEndExtractor(self.features)}
         if self.wave_training or self.features_on_device:
             extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
         return extractors

@@ -117,11 +117,7 @@ class DartsSearch(Detector):
             self._validation_batches = iter(self._validation_loader)
             batch = next(self._validation_batches)
         batch = self.transfer_batch_to_device(batch, self.device, 0)
-        return (
-            datamodule.device_inputs(batch, augment=False)
-            if datamodule.features_on_device
-            else batch
-        )
+        return datamodule.device_inputs(batch, augment=False)
 
     def on_train_epoch_end(self) -> None:
         edge_weights = self.network.edge_weights().detach().cpu()
