@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from deepfake_audio.models.networks import EnsembleNetwork
+
 
 class ChannelsLast(Callback):
     """Keep the network's 4-D weights in channels-last memory format (faster convolutions on
@@ -30,5 +32,5 @@ class CompileNetwork(Callback):
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         network = pl_module.network
-        for module in getattr(network, "members", None) or [network]:
+        for module in network.members if isinstance(network, EnsembleNetwork) else [network]:
             module.compile(mode=self.mode)

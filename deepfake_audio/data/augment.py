@@ -192,8 +192,8 @@ class Reverb(WaveAugmentation):
         response = torch.randn(time.numel()) * torch.exp(-6.9 * time / rt60)  # e^-6.9 = -60 dB
         if self.min_drr_db is not None:
             drr_db = _uniform(self.min_drr_db, self.max_drr_db)
-            tail_rms = response[1:].pow(2).sum().sqrt().clamp_min(1e-10)
-            response = response / (tail_rms * 10 ** (drr_db / 20))
+            tail_norm = response[1:].pow(2).sum().sqrt().clamp_min(1e-10)  # sqrt of its energy
+            response = response / (tail_norm * 10 ** (drr_db / 20))
         response[0] = 1.0  # the direct path
         wet = AF.fftconvolve(wave, response)[: wave.numel()]
         return wet * wave.pow(2).mean().sqrt() / wet.pow(2).mean().sqrt().clamp_min(1e-10)

@@ -61,7 +61,7 @@ def condition(name: str) -> Condition:
     if kind == "noise" and len(numbers) == 1:
         return WhiteNoise(min_snr_db=numbers[0], max_snr_db=numbers[0], p=1.0)
     if kind == "reverb" and len(numbers) in (1, 2) and numbers[0] > 0:
-        rt60, drr_db = numbers[0], (numbers[1:] or [None])[0]
+        rt60, drr_db = numbers[0], numbers[1] if len(numbers) == 2 else None
         return Reverb(rt60, rt60, min_drr_db=drr_db, max_drr_db=drr_db, p=1.0)
     raise ValueError(
         f"unknown condition {name!r}: use clean, telephone, mulaw, noise:SNR_DB, "

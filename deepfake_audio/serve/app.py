@@ -85,8 +85,9 @@ def input_rows(features: MelFeatures) -> tuple[str, list[int] | None]:
 
 
 def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: float) -> Figure:
-    """The whole clip as the model's front end computes it: a log spectrogram, or its cepstra,
-    deltas and phase rows, each kind standardised as the model sees it, split by lines."""
+    """The whole clip as the model's front end computes it: a plain log spectrogram as it is,
+    or its cepstra, deltas and phase rows standardised as the model sees them (the cepstral
+    rows together, the phase rows apart), with a line where each kind starts."""
     rows = detector.front_end(wave.to(detector.device)).cpu()
     title, starts = input_rows(detector.features)
     figure = Figure(figsize=(6, 3), layout="constrained")
