@@ -36,8 +36,9 @@ def default_cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class LogMelExtractor:
-    """Whole-utterance log-mel ``[n_mels, frames]`` of a file, stored as float16.
+class FrontEndExtractor:
+    """Whole-utterance front-end output ``[rows, frames]`` of a file (log-mel or the rows its
+    features name), stored as float16.
 
     A clip shorter than one window is repeated to fill it before the front end, as inference
     does, so that frame-to-frame differences see the same seams in training, test and serving.
@@ -82,7 +83,7 @@ class WaveformExtractor:
         return torch.from_numpy(stored.astype(np.float32) / 32767.0)
 
 
-Extractor = LogMelExtractor | WaveformExtractor
+Extractor = FrontEndExtractor | WaveformExtractor
 
 
 def _safe_extract(
