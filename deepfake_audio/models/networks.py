@@ -276,9 +276,7 @@ class EnsembleNetwork(Network):
 
 def ensemble(configs: list[dict[str, Any]]) -> Network:
     """The network of a single config, else an :class:`EnsembleNetwork` of one member per
-    config."""
-    if not configs:
-        raise ValueError("an ensemble needs at least 1 member, got 0")
+    config (at least one: callers check their member count)."""
     return build_network(configs[0]) if len(configs) == 1 else EnsembleNetwork(configs)
 
 
