@@ -1,4 +1,5 @@
-"""Augmentations keep shape and finiteness, change the signal, and never touch labels."""
+"""Augmentations keep shape and finiteness and change the signal; only spoof makers touch
+labels, and only of bona fide training crops."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from deepfake_audio.data.augment import (
     ImpulsiveNoise,
     Reverb,
     SpecAugment,
+    Splice,
     WhiteNoise,
 )
 from deepfake_audio.settings import MelFeatures
@@ -28,6 +30,7 @@ WAVE_AUGMENTATIONS = [
     BandLimit(p=1.0),
     Codec(p=1.0),
     Reverb(p=1.0),
+    Splice(p=1.0),
 ]
 
 
@@ -117,8 +120,59 @@ def test_p_must_be_a_probability():
         WhiteNoise(p=1.5)
 
 
+def test_splice_joins_segments_of_the_crop_at_crossfades():
+    torch.manual_seed(0)
+    ramp = torch.arange(16_000, dtype=torch.float64)  # every sample tells where it came from
+    out = Splice(min_ms=40, max_ms=160, fade_ms=5, p=1.0)(ramp)
+    steps = torch.diff(out) == 1
+    # Runs of consecutive input samples: the segments, less their crossfades.
+    edges = torch.diff(torch.cat([torch.tensor([0]), steps.int(), torch.tensor([0])]))
+    starts, ends = torch.where(edges == 1)[0], torch.where(edges == -1)[0]
+    runs = (ends - starts + 1)[:-1].tolist()  # the last segment is cut at the crop's end
+    assert 16_000 // 2_560 <= len(runs) + 1 <= 16_000 // 640 + 1
+    assert all(640 - 80 <= run <= 2_560 + 1 for run in runs)
+    copied = out[:-1][steps]  # samples followed by their successor in the input
+    assert torch.equal(copied, copied.round()) and 0 <= copied.min() <= copied.max() < 16_000
+    assert not torch.equal(torch.sort(copied).values, copied)  # in another order
+
+
+def test_splice_needs_positive_lengths_in_order():
+    with pytest.raises(ValueError, match="0 < min_ms <= max_ms"):
+        Splice(min_ms=200, max_ms=100)
+    with pytest.raises(ValueError, match="fade_ms > 0"):
+        Splice(fade_ms=0)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_spliced_bona_fide_training_crops_are_labelled_spoof(tiny_corpus: Path, p: float):
+    features = MelFeatures(n_mels=20, frames=32)
+    dm = SequenceDataModule(
+        tiny_corpus, features=features, augmentations=[Splice(p=p)], num_workers=0
+    )
+    dm.setup("fit")
+    # Reads waveforms too, and crops them alike; WhiteNoise at p 0 leaves them as they are.
+    plain = SequenceDataModule(
+        tiny_corpus, features=features, augmentations=[WhiteNoise(p=0.0)], num_workers=0
+    )
+    plain.setup("fit")
+    train, untouched = dm.train_dataloader().dataset, plain.train_dataloader().dataset
+    for index, clip in enumerate(dm.clips["train"]):
+        inputs, label, _ = train[index]
+        made = clip.label == 1 and p == 1.0
+        assert label == (0 if made else clip.label)
+        assert torch.equal(inputs, untouched[index][0]) != made
+    bona_fide = sum(clip.label for clip in dm.clips["train"])
+    assert dm.training_class_sizes() == (
+        bona_fide * (1 - p),
+        len(dm.clips["train"]) - bona_fide * (1 - p),
+    )
+    # Evaluation items keep their labels.
+    val = dm.val_dataloader().dataset
+    assert [int(val[i][1]) for i in range(len(val))] == [c.label for c in dm.clips["val"]]
+
+
 def test_training_items_keep_their_labels_under_augmentation(tiny_corpus: Path):
-    everything = [*WAVE_AUGMENTATIONS, SpecAugment(p=1.0)]
+    everything = [*WAVE_AUGMENTATIONS[:-1], SpecAugment(p=1.0)]
     dm = SequenceDataModule(
         tiny_corpus,
         features=MelFeatures(n_mels=20, frames=32),

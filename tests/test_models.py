@@ -12,6 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from deepfake_audio.data import SequenceDataModule
+from deepfake_audio.data.augment import Splice
 from deepfake_audio.data.graph import collate_graphs
 from deepfake_audio.models import (
     DartsDetector,
@@ -147,14 +149,21 @@ def test_gcn_detector():
     assert torch.isfinite(logits).all()
 
 
-def test_balanced_loss_weighs_bona_fide_by_the_class_ratio_of_the_training_split():
-    clips = [SimpleNamespace(label=1)] * 3 + [SimpleNamespace(label=0)] * 6
+@pytest.mark.parametrize(
+    ("augmentations", "weight"),
+    [([], 2.0), ([Splice(p=0.5)], 5.0)],  # 6 / 3; 7.5 / 1.5 when half the bona fide are spliced
+)
+def test_balanced_loss_weighs_bona_fide_by_the_class_ratio_of_the_training_items(
+    augmentations: list, weight: float
+):
+    datamodule = SequenceDataModule(None, augmentations=augmentations)
+    datamodule.clips = {"train": [SimpleNamespace(label=1)] * 3 + [SimpleNamespace(label=0)] * 6}
     detector = LSTMDetector([8, 4], balanced_loss=True)
-    detector._trainer = SimpleNamespace(datamodule=SimpleNamespace(clips={"train": clips}))
+    detector._trainer = SimpleNamespace(datamodule=datamodule)
     detector.setup("fit")
-    assert float(detector.loss.pos_weight) == 2.0  # 6 spoof / 3 bona fide
+    assert float(detector.loss.pos_weight) == weight
     logits, labels = torch.tensor([0.3, -0.2]), torch.tensor([1.0, 0.0])
-    expected = (2.0 * F.softplus(-logits[0]) + F.softplus(logits[1])) / 2
+    expected = (weight * F.softplus(-logits[0]) + F.softplus(logits[1])) / 2
     assert torch.isclose(detector.loss(logits, labels), expected)
     # The weight belongs to the training split: checkpoints neither keep nor need it.
     assert "loss.pos_weight" not in detector.state_dict()

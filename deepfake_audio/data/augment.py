@@ -1,9 +1,11 @@
-"""Label-blind augmentations for training clips, each switchable in YAML.
+"""Augmentations for training clips, each switchable in YAML.
 
 Waveform augmentations act on a mono crop ``[samples]`` at 16 kHz before the log-mel; feature
 augmentations act on the log-mel ``[n_mels, frames]`` before per-utterance normalisation.
-Each applies with probability ``p`` and keeps the shape. Note that per-utterance normalisation
-cancels a pure gain change for log-mel models; :class:`Gain` matters for raw-waveform models.
+Each applies with probability ``p`` and keeps the shape. All are label-blind except the spoof
+makers (:class:`Splice`), which turn bona fide crops into spoofs and relabel them. Note that
+per-utterance normalisation cancels a pure gain change for log-mel models; :class:`Gain`
+matters for raw-waveform models.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import torch
 import torchaudio.functional as AF
 from torch import nn
 
-from deepfake_audio.audio import SAMPLE_RATE
+from deepfake_audio.audio import SAMPLE_RATE, fit_length
 
 
 def _uniform(low: float, high: float) -> float:
@@ -43,6 +45,60 @@ class WaveAugmentation(Augmentation):
 
 class FeatureAugmentation(Augmentation):
     """An augmentation of the log-mel ``[n_mels, frames]``."""
+
+
+class SpoofMaker(WaveAugmentation):
+    """A waveform augmentation that makes a spoof of a bona fide crop. Datasets apply it to
+    bona fide training crops only, through :meth:`make`, and label what it made spoof."""
+
+    def make(self, wave: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """With probability ``p``, the crop made into a spoof and ``True``; else the crop as it
+        is and ``False``."""
+        if float(torch.rand(())) >= self.p:
+            return wave, False
+        return self.apply(wave), True
+
+
+class Splice(SpoofMaker):
+    """Reassemble a crop from random segments of itself, ``min_ms`` to ``max_ms`` long, each
+    joined to the last by a ``fade_ms`` raised-cosine crossfade.
+
+    The joins are those of concatenative (diphone, unit-selection) synthesis and of
+    cut-and-paste edits, made from genuine speech: a detector learns them without seeing any
+    synthesiser, and no vocoder of a held-out generator leaks into training.
+    """
+
+    def __init__(
+        self, min_ms: float = 40.0, max_ms: float = 160.0, fade_ms: float = 5.0, p: float = 0.3
+    ) -> None:
+        super().__init__(p)
+        if not (fade_ms > 0.0 and 0.0 < min_ms <= max_ms):
+            raise ValueError(
+                f"need fade_ms > 0 and 0 < min_ms <= max_ms, got {fade_ms}, {min_ms}, {max_ms}"
+            )
+        self.min_ms = min_ms
+        self.max_ms = max_ms
+        self.fade_ms = fade_ms
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        samples = wave.numel()
+        fade, shortest, longest = (
+            max(1, round(ms * SAMPLE_RATE / 1000))
+            for ms in (self.fade_ms, self.min_ms, self.max_ms)
+        )
+        fade_in = 0.5 - 0.5 * torch.cos(torch.pi * torch.arange(fade) / fade)
+        spliced = wave.new_zeros(samples + longest + fade)
+        position = 0
+        while position < samples:
+            length = int(torch.randint(shortest, longest + 1, ()))
+            start = int(torch.randint(max(1, samples - length - fade + 1), ()))
+            segment = fit_length(wave, length + fade, start).clone()
+            if position:
+                segment[:fade] *= fade_in
+            segment[-fade:] *= 1 - fade_in
+            spliced[position : position + length + fade] += segment
+            position += length
+        return spliced[:samples]
 
 
 class WhiteNoise(WaveAugmentation):

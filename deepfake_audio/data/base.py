@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
@@ -13,7 +14,12 @@ from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from deepfake_audio.audio import load_audio
-from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveAugmentation
+from deepfake_audio.data.augment import (
+    Augmentation,
+    FeatureAugmentation,
+    SpoofMaker,
+    WaveAugmentation,
+)
 from deepfake_audio.data.cache import (
     ArrayCache,
     Extractor,
@@ -154,6 +160,14 @@ class AudioDataModule(LightningDataModule):
     def wave_training(self) -> bool:
         """Training needs waveforms when a waveform augmentation is configured."""
         return any(isinstance(a, WaveAugmentation) for a in self.augmentations)
+
+    def training_class_sizes(self) -> tuple[float, float]:
+        """Bona fide and spoof training items per epoch, on average: the training split's, less
+        the bona fide crops that spoof makers turn into spoofs."""
+        labels = [clip.label for clip in self.clips["train"]]
+        kept = math.prod(1 - a.p for a in self.augmentations if isinstance(a, SpoofMaker))
+        bona_fide = sum(labels) * kept
+        return bona_fide, len(labels) - bona_fide
 
     def _extractors(self) -> dict[str, Extractor]:
         """What to cache: log-mels for evaluation (and training), waveforms if augmented or

@@ -8,7 +8,12 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from deepfake_audio.audio import fit_length, random_start
-from deepfake_audio.data.augment import Augmentation, FeatureAugmentation, WaveAugmentation
+from deepfake_audio.data.augment import (
+    Augmentation,
+    FeatureAugmentation,
+    SpoofMaker,
+    WaveAugmentation,
+)
 from deepfake_audio.data.corpus import Clip
 from deepfake_audio.features import FrontEnd, normalise_utterance
 
@@ -33,6 +38,8 @@ class ClipDataset(Dataset):
     augmented crop itself is the item, for log-mels computed on the device), else a log-mel
     ``[n_mels, frames]``. ``length`` is in samples or frames accordingly. Training crops at
     random; evaluation takes the start of the clip. Short clips are repeated to the length.
+    A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
+    labelled spoof; the other augmentations then apply to it as to any crop.
     """
 
     def __init__(
@@ -58,9 +65,12 @@ class ClipDataset(Dataset):
         self.waves = waves
         self.train = train
         chosen = list(augmentations) if train else []
-        self.wave_augmentations = [a for a in chosen if isinstance(a, WaveAugmentation)]
+        self.spoof_makers = [a for a in chosen if isinstance(a, SpoofMaker)]
+        self.wave_augmentations = [
+            a for a in chosen if isinstance(a, WaveAugmentation) and a not in self.spoof_makers
+        ]
         self.feature_augmentations = [a for a in chosen if isinstance(a, FeatureAugmentation)]
-        if self.wave_augmentations and not waves:
+        if (self.wave_augmentations or self.spoof_makers) and not waves:
             raise ValueError("waveform augmentations need waveforms: read waves")
 
     def __len__(self) -> int:
@@ -70,25 +80,31 @@ class ClipDataset(Dataset):
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         clip = self.clips[index]
         if not self.train:  # evaluation items draw nothing at random
-            return self._item(clip), torch.tensor(float(clip.label)), index
+            inputs, label = self._item(clip)
+            return inputs, torch.tensor(float(label)), index
         # The item's own generator state, whatever ran before in this process. The CPU generator
         # only: torch.manual_seed would also queue a lazy seeding call per item for every
         # accelerator backend not yet initialised (stack trace and all).
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
-            inputs = self._item(clip)
-        return inputs, torch.tensor(float(clip.label)), index
+            inputs, label = self._item(clip)
+        return inputs, torch.tensor(float(label)), index
 
-    def _item(self, clip: Clip) -> torch.Tensor:
+    def _item(self, clip: Clip) -> tuple[torch.Tensor, int]:
         utterance = self.read(clip)
         start = random_start(utterance.shape[-1], self.length) if self.train else 0
         crop = fit_length(utterance, self.length, start)
+        label = clip.label
         if self.waves:
+            for maker in self.spoof_makers:
+                if label == 1:
+                    crop, made = maker.make(crop)
+                    label = 0 if made else label
             for augment in self.wave_augmentations:
                 crop = augment(crop)
             if self.front_end is None:
-                return crop  # the log-mel comes later, on the device
+                return crop, label  # the log-mel comes later, on the device
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
-        return self.to_input(normalise_utterance(crop, self.blocks))
+        return self.to_input(normalise_utterance(crop, self.blocks)), label

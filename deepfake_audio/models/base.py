@@ -21,8 +21,8 @@ class Detector(LightningModule):
 
     ``forward`` returns one logit per input; ``sigmoid(logit)`` is P(bona fide).
     ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
-    ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training split,
-    so that neither class dominates the loss.
+    ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training items
+    (spoofs made from bona fide crops included), so that neither class dominates the loss.
     """
 
     def __init__(
@@ -51,11 +51,10 @@ class Detector(LightningModule):
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.balanced_loss:
-            labels = [clip.label for clip in self.trainer.datamodule.clips["train"]]
-            bona_fide = sum(labels)
-            if not 0 < bona_fide < len(labels):
+            bona_fide, spoof = self.trainer.datamodule.training_class_sizes()
+            if not (bona_fide > 0 and spoof > 0):
                 raise ValueError("balanced_loss needs both classes in the training split")
-            weight = torch.tensor((len(labels) - bona_fide) / bona_fide)
+            weight = torch.tensor(spoof / bona_fide)
             # Not saved: it belongs to this training split, and checkpoints load without it.
             self.loss.register_buffer("pos_weight", weight, persistent=False)
 
