@@ -136,11 +136,12 @@ def test_splice_joins_segments_of_the_crop_at_crossfades():
     assert not torch.equal(torch.sort(copied).values, copied)  # in another order
 
 
-def test_splice_needs_positive_lengths_in_order():
-    with pytest.raises(ValueError, match="0 < min_ms <= max_ms"):
-        Splice(min_ms=200, max_ms=100)
-    with pytest.raises(ValueError, match="fade_ms > 0"):
-        Splice(fade_ms=0)
+@pytest.mark.parametrize(
+    "lengths", [{"min_ms": 200, "max_ms": 100}, {"fade_ms": 0}, {"fade_ms": 50, "min_ms": 40}]
+)
+def test_splice_needs_positive_lengths_in_order(lengths: dict):
+    with pytest.raises(ValueError, match="0 < fade_ms <= min_ms <= max_ms"):
+        Splice(**lengths)
 
 
 @pytest.mark.parametrize("p", [0.0, 1.0])

@@ -72,9 +72,9 @@ class Splice(SpoofMaker):
         self, min_ms: float = 40.0, max_ms: float = 160.0, fade_ms: float = 5.0, p: float = 0.3
     ) -> None:
         super().__init__(p)
-        if not (fade_ms > 0.0 and 0.0 < min_ms <= max_ms):
+        if not 0.0 < fade_ms <= min_ms <= max_ms:
             raise ValueError(
-                f"need fade_ms > 0 and 0 < min_ms <= max_ms, got {fade_ms}, {min_ms}, {max_ms}"
+                f"need 0 < fade_ms <= min_ms <= max_ms, got {fade_ms}, {min_ms}, {max_ms}"
             )
         self.min_ms = min_ms
         self.max_ms = max_ms
