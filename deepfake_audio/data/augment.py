@@ -31,9 +31,11 @@ class Augmentation(nn.Module):
         self.p = p
 
     def forward(self, signal: torch.Tensor) -> torch.Tensor:
-        if float(torch.rand(())) >= self.p:
-            return signal
-        return self.apply(signal)
+        return self.apply(signal) if self.drawn() else signal
+
+    def drawn(self) -> bool:
+        """Whether this call applies: true with probability ``p``."""
+        return float(torch.rand(())) < self.p
 
     def apply(self, signal: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -54,9 +56,8 @@ class SpoofMaker(WaveAugmentation):
     def make(self, wave: torch.Tensor) -> tuple[torch.Tensor, bool]:
         """With probability ``p``, the crop made into a spoof and ``True``; else the crop as it
         is and ``False``."""
-        if float(torch.rand(())) >= self.p:
-            return wave, False
-        return self.apply(wave), True
+        made = self.drawn()
+        return (self.apply(wave) if made else wave), made
 
 
 class Splice(SpoofMaker):

@@ -67,7 +67,7 @@ class ClipDataset(Dataset):
         chosen = list(augmentations) if train else []
         self.spoof_makers = [a for a in chosen if isinstance(a, SpoofMaker)]
         self.wave_augmentations = [
-            a for a in chosen if isinstance(a, WaveAugmentation) and a not in self.spoof_makers
+            a for a in chosen if isinstance(a, WaveAugmentation) and not isinstance(a, SpoofMaker)
         ]
         self.feature_augmentations = [a for a in chosen if isinstance(a, FeatureAugmentation)]
         if (self.wave_augmentations or self.spoof_makers) and not waves:
@@ -99,7 +99,7 @@ class ClipDataset(Dataset):
             for maker in self.spoof_makers:
                 if label == 1:
                     crop, made = maker.make(crop)
-                    label = 0 if made else label
+                    label = int(not made)
             for augment in self.wave_augmentations:
                 crop = augment(crop)
             if self.front_end is None:
