@@ -222,7 +222,8 @@ class AudioDataModule(LightningDataModule):
             held_out = (self.split.held_out_attack, len(split) - len(kept))
             split = kept
         self.clips = {name: [clip for clip in split if clip.split == name] for name in SPLITS}
-        self.report = DataReport(self.corpus_root, split, unreadable, held_out)
+        fold = None if self.split.test_fold is None else (self.split.test_fold, self.split.folds)
+        self.report = DataReport(self.corpus_root, split, unreadable, held_out, fold)
         if self.trainer is not None:
             log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
             if self.trainer.is_global_zero and log_dir:

@@ -35,6 +35,7 @@ class DataReport:
     clips: list[Clip]
     unreadable: dict[Path, str] = field(default_factory=dict)
     held_out: tuple[str, int] | None = None  # (attack, clips the protocol left out)
+    test_fold: tuple[int, int] | None = None  # (fold, folds) under cross-validation
 
     @staticmethod
     def check_files(clips: list[Clip], sample_rate: int, workers: int) -> dict[Path, str]:
@@ -71,6 +72,13 @@ class DataReport:
                 f"leave-one-attack-out: {attack!r} held out of training and validation; "
                 f"{left_out} spoof clips left out (the held-out attack's outside the test split, "
                 "the other attacks' inside it)",
+            ]
+        if self.test_fold:
+            fold, folds = self.test_fold
+            lines += [
+                "",
+                f"cross-validation: the test split is fold {fold} of {folds} (folds 0 to "
+                f"{folds - 1}); the other folds train and validate",
             ]
         if self.unreadable:
             lines += ["", "unreadable files:"]

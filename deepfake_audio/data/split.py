@@ -6,7 +6,7 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
-from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError
+from deepfake_audio.data.corpus import Clip, CorpusError
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,11 @@ class SplitSpec:
     ``held_out_attack`` names one attack (generator) to leave out of training and validation;
     the test split then pits its bona fide clips against that attack alone (the
     leave-one-attack-out protocol of ``deepfake compare``).
+
+    ``test_fold`` (0 to ``folds`` - 1) tests on one of ``folds`` equal parts of the corpus
+    (whole speakers when speakers are known) instead of a ``test_fraction``; the other parts
+    give the training and validation splits. Over all folds every clip is tested once, by a
+    model that never heard its speaker (the cross-validation protocol of ``deepfake compare``).
     """
 
     val_fraction: float = 0.15
@@ -23,6 +28,14 @@ class SplitSpec:
     speaker_disjoint: bool = True
     subset_fraction: float = 1.0
     held_out_attack: str | None = None
+    folds: int = 5
+    test_fold: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ValueError(f"folds must be at least 2, got {self.folds}")
+        if self.test_fold is not None and not 0 <= self.test_fold < self.folds:
+            raise ValueError(f"test_fold must be 0 to {self.folds - 1}, got {self.test_fold}")
 
 
 def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
@@ -32,7 +45,14 @@ def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
     if spec.subset_fraction < 1.0:
         clips = _stratified_subset(clips, spec.subset_fraction, rng)
     given = sum(clip.split is not None for clip in clips)
-    if given == len(clips):
+    if given and spec.test_fold is not None:
+        raise CorpusError(
+            f"{given} of {len(clips)} clips name a split: cross-validation (test_fold) deals "
+            "its own folds, so give it a corpus without a partition"
+        )
+    if spec.test_fold is not None:
+        split = _split_fold(clips, spec, rng)
+    elif given == len(clips):
         split = clips
     elif given:
         raise CorpusError(
@@ -41,11 +61,8 @@ def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
         )
     else:
         val, test = spec.val_fraction, spec.test_fraction
-        fractions = (1.0 - val - test, val, test)
-        if spec.speaker_disjoint and all(clip.speaker for clip in clips):
-            split = _split_by_speaker(clips, fractions, rng)
-        else:
-            split = _split_stratified(clips, fractions, rng)
+        shares = {"train": 1.0 - val - test, "val": val, "test": test}
+        split = _deal(clips, shares, spec.speaker_disjoint, rng)
     if spec.speaker_disjoint:
         check_speaker_disjoint(split)
     return split
@@ -94,45 +111,69 @@ def _stratified_subset(clips: list[Clip], fraction: float, rng: random.Random) -
     return kept
 
 
+def _deal(
+    clips: list[Clip], shares: dict[str, float], by_speaker: bool, rng: random.Random
+) -> list[Clip]:
+    """Give each clip one of the splits named in ``shares`` (fractions of the clips): whole
+    speakers when ``by_speaker`` and every clip has one, else clips stratified by label."""
+    if by_speaker and all(clip.speaker for clip in clips):
+        return _split_by_speaker(clips, shares, rng)
+    return _split_stratified(clips, shares, rng)
+
+
+def _split_fold(clips: list[Clip], spec: SplitSpec, rng: random.Random) -> list[Clip]:
+    """Test on fold ``spec.test_fold`` of ``spec.folds``; split the rest into train and val.
+    The folds depend on the seed alone, so the folds of one seed partition the corpus."""
+    names = [f"fold {index}" for index in range(spec.folds)]
+    folds = _deal(clips, dict.fromkeys(names, 1 / spec.folds), spec.speaker_disjoint, rng)
+    test_name = names[spec.test_fold]
+    rest = [clip for clip in folds if clip.split != test_name]
+    val = spec.val_fraction / (1 - 1 / spec.folds)
+    split = _deal(rest, {"train": 1 - val, "val": val}, spec.speaker_disjoint, rng)
+    return split + [replace(clip, split="test") for clip in folds if clip.split == test_name]
+
+
 def _split_stratified(
-    clips: list[Clip], fractions: tuple[float, ...], rng: random.Random
+    clips: list[Clip], shares: dict[str, float], rng: random.Random
 ) -> list[Clip]:
     result = []
+    *leading, last = shares
     for label in sorted({clip.label for clip in clips}):
         members = [clip for clip in clips if clip.label == label]
         rng.shuffle(members)
-        n_train = round(fractions[0] * len(members))
-        n_val = round(fractions[1] * len(members))
-        bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val)}
-        bounds["test"] = (n_train + n_val, len(members))
-        for split, (start, stop) in bounds.items():
+        start = 0
+        for split in leading:
+            stop = start + round(shares[split] * len(members))
             result += [replace(clip, split=split) for clip in members[start:stop]]
+            start = stop
+        result += [replace(clip, split=last) for clip in members[start:]]
     return result
 
 
 def _split_by_speaker(
-    clips: list[Clip], fractions: tuple[float, ...], rng: random.Random
+    clips: list[Clip], shares: dict[str, float], rng: random.Random
 ) -> list[Clip]:
     """Deal whole speakers to the split furthest below its share of clips."""
     by_speaker: dict[str, list[Clip]] = defaultdict(list)
     for clip in clips:
         by_speaker[clip.speaker].append(clip)
     speakers = sorted(by_speaker)
-    if len(speakers) < len(SPLITS):
+    if len(speakers) < len(shares):
         raise CorpusError(
-            f"a speaker-disjoint split needs at least {len(SPLITS)} speakers, found "
-            f"{len(speakers)}; set speaker_disjoint: false to split clips at random"
+            f"a speaker-disjoint split into {', '.join(shares)} needs at least {len(shares)} "
+            f"speakers, found {len(speakers)}; set speaker_disjoint: false to split clips at "
+            "random"
         )
     rng.shuffle(speakers)
-    targets = {split: share * len(clips) for split, share in zip(SPLITS, fractions, strict=True)}
+    targets = {split: share * len(clips) for split, share in shares.items()}
     counts: Counter[str] = Counter()
     owner = {}
     # Seed every split with one speaker so none ends up empty, then fill by deficit.
-    for split, speaker in zip(SPLITS, speakers, strict=False):
+    for split, speaker in zip(shares, speakers, strict=False):
         owner[speaker] = split
         counts[split] += len(by_speaker[speaker])
-    for speaker in speakers[len(SPLITS) :]:
-        split = max(SPLITS, key=lambda s: targets[s] - counts[s])
+    for speaker in speakers[len(shares) :]:
+        split = max(shares, key=lambda s: targets[s] - counts[s])
         owner[speaker] = split
         counts[split] += len(by_speaker[speaker])
     return [replace(clip, split=owner[clip.speaker]) for clip in clips]

@@ -3,12 +3,17 @@
     deepfake compare --configs configs/resnet18.yaml configs/lstm.yaml --seeds 3 -- --data.root D
     deepfake compare --runs lightning_logs/resnet18/version_0 lightning_logs/lstm/version_2
     deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml -- --data.root D
+    deepfake compare --protocol cross-validation --configs configs/best.yaml -- --data.root D
 
 Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
 ``score_histograms.png``. Runs of the same experiment (config) are aggregated as mean ± std.
 The leave-one-attack-out protocol trains each config once per attack the corpus names, with
 that attack held out of training and validation, and tests on the test speakers' bona fide
 clips against the held-out attack alone; it writes ``leave_one_attack_out.md`` and ``.csv``.
+The cross-validation protocol deals the corpus into ``--folds`` speaker-disjoint folds and
+trains each config once per fold, tested on that fold: every clip is tested once, so the EER
+rests on the whole corpus rather than on one test split; it writes ``cross_validation.md`` and
+``.csv``.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from deepfake_audio.evaluate.plots import confusion_figure, det_figure, histogram_figure, roc_figure
-from deepfake_audio.evaluate.scores import ScoredClip, read_scores
+from deepfake_audio.evaluate.scores import ScoredClip, bootstrap_eer, eer_threshold, read_scores
 from deepfake_audio.files import atomic_write, atomic_write_text
 
 COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to show it)
@@ -132,6 +137,81 @@ def write_attack_results(folds: dict[str, dict[str, list[Path]]], out: Path) -> 
     atomic_write_text(out / "leave_one_attack_out.md", "\n".join(lines + notes) + "\n")
 
 
+def cross_validation(
+    configs: list[Path], folds: int, seeds: int, extra: list[str]
+) -> dict[str, list[list[Path]]]:
+    """Run folders per config and seed, one per test fold."""
+    return {
+        config.stem: [
+            [
+                train_and_test(
+                    config,
+                    seed,
+                    [*extra, f"--data.split.folds={folds}", f"--data.split.test_fold={fold}"],
+                )
+                for fold in range(folds)
+            ]
+            for seed in range(42, 42 + seeds)
+        ]
+        for config in configs
+    }
+
+
+def pooled_eer(folders: list[Path]) -> tuple[float, tuple[float, float], int]:
+    """EER (with its 95% bootstrap interval) of the test scores of ``folders`` taken together,
+    and the number of clips; a clip scored twice means the folders are not one set of folds."""
+    clips = [clip for folder in folders for clip in read_scores(folder / "scores.csv")]
+    files = [clip.file for clip in clips]
+    if len(set(files)) < len(files):
+        raise SystemExit(
+            f"deepfake compare: {len(files) - len(set(files))} clips are in more than one fold's "
+            f"test split of {folders[0].parent}: the folds overlap"
+        )
+    scores, labels = [clip.score for clip in clips], [clip.label for clip in clips]
+    return eer_threshold(scores, labels)[0], bootstrap_eer(scores, labels), len(clips)
+
+
+def write_fold_results(runs: dict[str, list[list[Path]]], out: Path) -> None:
+    """``cross_validation.csv`` (one row per run) and ``.md`` (EER per test fold, their mean
+    and the EER of all folds' scores pooled, per config) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    folds = len(next(iter(runs.values()))[0])
+    lines = [
+        "| Model | " + " | ".join(f"fold {i}" for i in range(folds)) + " | Mean | Pooled |",
+        "|---" * (folds + 3) + "|",
+    ]
+    with atomic_write(out / "cross_validation.csv") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "seed_index", "test_fold", "run", "eer", "auroc", "test_clips"])
+        for name, by_seed in runs.items():
+            metrics = [[json.loads((f / "metrics.json").read_text()) for f in s] for s in by_seed]
+            for index, (folders, seed_metrics) in enumerate(zip(by_seed, metrics, strict=True)):
+                for fold, (folder, m) in enumerate(zip(folders, seed_metrics, strict=True)):
+                    writer.writerow([name, index, fold, folder, m["eer"], m["auroc"], m["clips"]])
+            eers = [[m["eer"] for m in seed_metrics] for seed_metrics in metrics]
+            cells = [_cell([seed[fold] for seed in eers], "percent") for fold in range(folds)]
+            cells.append(_cell([statistics.fmean(seed) for seed in eers], "percent"))
+            pooled = [pooled_eer(folders) for folders in by_seed]
+            cell = _cell([eer for eer, _, _ in pooled], "percent")
+            if len(pooled) == 1:
+                low, high = pooled[0][1]
+                cell += f" [{100 * low:.1f}, {100 * high:.1f}]"
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {cell} ({pooled[0][2]} clips) |")
+    first_run = next(iter(runs.values()))[0][0]
+    notes = [
+        "",
+        f"Data: {_corpus(first_run)}, dealt into {folds} folds (whole speakers where known). "
+        "Fold columns: test EER of the model trained and validated on the other folds. Mean: "
+        "over the folds. Pooled: one EER over every fold's test scores together (each clip "
+        "scored once, by a model not trained on its fold; the models' scales may differ "
+        "a little), with its 95% bootstrap interval for a single seed. Means ± std over seeds "
+        "where there are several.",
+        "",
+        "Runs: see cross_validation.csv",
+    ]
+    atomic_write_text(out / "cross_validation.md", "\n".join(lines + notes) + "\n")
+
+
 def _corpus(folder: Path) -> str:
     """The corpus a run was trained and tested on, from its saved config."""
     config_file = folder / "config.yaml"
@@ -217,21 +297,33 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="seeds per config (42, 43, ...)")
     parser.add_argument(
         "--protocol",
-        choices=["standard", "leave-one-attack-out"],
+        choices=["standard", "leave-one-attack-out", "cross-validation"],
         default="standard",
         help="standard: the split as configured; leave-one-attack-out: one fit per attack the "
-        "corpus names, tested on that attack alone (needs --configs)",
+        "corpus names, tested on that attack alone; cross-validation: one fit per fold, tested "
+        "on that fold (both need --configs)",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=5, help="folds of --protocol cross-validation (default 5)"
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
     )
     options = parser.parse_args(own)
     out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
+    if options.protocol != "standard" and not options.configs:
+        parser.error(f"--protocol {options.protocol} trains: give --configs")
+    if options.protocol == "cross-validation" and options.folds < 2:
+        parser.error(f"--folds must be at least 2, got {options.folds}")
     if options.protocol == "leave-one-attack-out":
-        if not options.configs:
-            parser.error("--protocol leave-one-attack-out trains: give --configs")
         write_attack_results(leave_one_attack_out(options.configs, options.seeds, extra), out)
         print((out / "leave_one_attack_out.md").read_text())
+        print(f"written to {out}")
+        return 0
+    if options.protocol == "cross-validation":
+        runs = cross_validation(options.configs, options.folds, options.seeds, extra)
+        write_fold_results(runs, out)
+        print((out / "cross_validation.md").read_text())
         print(f"written to {out}")
         return 0
     groups: dict[str, list[Path]] = defaultdict(list)
