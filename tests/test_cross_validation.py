@@ -57,6 +57,8 @@ def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
         SplitSpec(folds=1)
     with pytest.raises(ValueError, match="test_fold must be 0 to 4, got 5"):
         SplitSpec(test_fold=5)
+    with pytest.raises(ValueError, match="val_fraction 0.5 leaves nothing to train on"):
+        SplitSpec(folds=2, test_fold=0, val_fraction=0.5)
     given = [Clip(clip.path, clip.label, clip.speaker, split="train") for clip in _corpus()]
     with pytest.raises(CorpusError, match="cross-validation .* without a partition"):
         assign_splits(given, SplitSpec(test_fold=0), 0)

@@ -36,6 +36,11 @@ class SplitSpec:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
         if self.test_fold is not None and not 0 <= self.test_fold < self.folds:
             raise ValueError(f"test_fold must be 0 to {self.folds - 1}, got {self.test_fold}")
+        if self.test_fold is not None and self.val_fraction >= 1 - 1 / self.folds:
+            raise ValueError(
+                f"val_fraction {self.val_fraction} leaves nothing to train on beside a test "
+                f"fold of 1/{self.folds}"
+            )
 
 
 def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
