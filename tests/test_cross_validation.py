@@ -12,6 +12,7 @@ from conftest import CONFIGS, run_cli, small_run_args
 
 from deepfake_audio.data.corpus import Clip, CorpusError
 from deepfake_audio.data.split import SplitSpec, assign_splits
+from deepfake_audio.evaluate.compare import pooled_eer
 
 
 def _corpus(speakers: bool = True) -> list[Clip]:
@@ -49,7 +50,8 @@ def test_the_folds_of_a_seed_test_every_clip_once_on_unseen_speakers(seed, folds
     ]
     _check_folds(split, corpus, speakers)
     sizes = [sum(clip.split == "test" for clip in fold) for fold in split]
-    assert max(sizes) - min(sizes) <= 8  # at most a speaker's clips apart
+    # Whole speakers: at most one speaker's clips apart; without: one clip per label.
+    assert max(sizes) - min(sizes) <= (8 if speakers else 2)
 
 
 def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
@@ -59,6 +61,9 @@ def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
         SplitSpec(test_fold=5)
     with pytest.raises(ValueError, match="val_fraction 0.5 leaves nothing to train on"):
         SplitSpec(folds=2, test_fold=0, val_fraction=0.5)
+    few_bona_fide = [c for c in _corpus(speakers=False) if c.label == 0] + _corpus(False)[:4:2]
+    with pytest.raises(CorpusError, match="fold 4 of 5: its test split has one class only"):
+        assign_splits(few_bona_fide, SplitSpec(test_fold=4), 0)
     given = [Clip(clip.path, clip.label, clip.speaker, split="train") for clip in _corpus()]
     with pytest.raises(CorpusError, match="cross-validation .* without a partition"):
         assign_splits(given, SplitSpec(test_fold=0), 0)
@@ -96,7 +101,18 @@ def test_compare_runs_one_fit_per_fold(tiny_corpus: Path, tmp_path: Path, monkey
     assert f"({len(corpus)} clips) |" in table
 
 
-def test_cross_validation_needs_configs(tmp_path: Path):
+def test_cross_validation_needs_configs(tmp_path: Path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["compare", "--protocol", "cross-validation", "--runs", str(tmp_path)])
     assert exit_info.value.code == 2
+    assert "--protocol cross-validation trains: give --configs" in capsys.readouterr().err
+
+
+def test_pooling_refuses_folds_whose_test_splits_overlap(tmp_path: Path):
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = ["file,speaker,label,attack,duration,score", "a.wav,s1,bona-fide,,1.0,0.9"]
+    (run / "scores.csv").write_text("\n".join([*rows, "b.wav,s2,spoof,tts,1.0,0.2"]) + "\n")
+    assert pooled_eer([run])[0] == 0.0
+    with pytest.raises(ValueError, match="2 clips are in more than one fold's test split"):
+        pooled_eer([run, run])

@@ -50,12 +50,12 @@ def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
     if spec.subset_fraction < 1.0:
         clips = _stratified_subset(clips, spec.subset_fraction, rng)
     given = sum(clip.split is not None for clip in clips)
-    if given and spec.test_fold is not None:
-        raise CorpusError(
-            f"{given} of {len(clips)} clips name a split: cross-validation (test_fold) deals "
-            "its own folds, so give it a corpus without a partition"
-        )
     if spec.test_fold is not None:
+        if given:
+            raise CorpusError(
+                f"{given} of {len(clips)} clips name a split: cross-validation (test_fold) "
+                "deals its own folds, so give it a corpus without a partition"
+            )
         split = _split_fold(clips, spec, rng)
     elif given == len(clips):
         split = clips
@@ -130,12 +130,35 @@ def _split_fold(clips: list[Clip], spec: SplitSpec, rng: random.Random) -> list[
     """Test on fold ``spec.test_fold`` of ``spec.folds``; split the rest into train and val.
     The folds depend on the seed alone, so the folds of one seed partition the corpus."""
     names = [f"fold {index}" for index in range(spec.folds)]
-    folds = _deal(clips, dict.fromkeys(names, 1 / spec.folds), spec.speaker_disjoint, rng)
+    if spec.speaker_disjoint and all(clip.speaker for clip in clips):
+        folds = _split_by_speaker(clips, dict.fromkeys(names, 1 / spec.folds), rng)
+    else:
+        folds = _deal_in_turn(clips, names, rng)
     test_name = names[spec.test_fold]
     rest = [clip for clip in folds if clip.split != test_name]
     val = spec.val_fraction / (1 - 1 / spec.folds)
     split = _deal(rest, {"train": 1 - val, "val": val}, spec.speaker_disjoint, rng)
-    return split + [replace(clip, split="test") for clip in folds if clip.split == test_name]
+    split += [replace(clip, split="test") for clip in folds if clip.split == test_name]
+    for name in ("train", "test"):
+        labels = {clip.label for clip in split if clip.split == name}
+        if len(labels) < 2:
+            raise CorpusError(
+                f"cross-validation fold {spec.test_fold} of {spec.folds}: its {name} split has "
+                f"{'no clips' if not labels else 'one class only'}; use fewer folds, a smaller "
+                "val_fraction or a corpus with more speakers of each class"
+            )
+    return split
+
+
+def _deal_in_turn(clips: list[Clip], names: list[str], rng: random.Random) -> list[Clip]:
+    """Shuffle each label's clips and deal them to ``names`` in turn: equal parts, each with
+    both labels while there are as many clips of each label as parts."""
+    result = []
+    for label in sorted({clip.label for clip in clips}):
+        members = [clip for clip in clips if clip.label == label]
+        rng.shuffle(members)
+        result += [replace(clip, split=names[i % len(names)]) for i, clip in enumerate(members)]
+    return result
 
 
 def _split_stratified(

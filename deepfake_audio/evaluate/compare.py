@@ -163,9 +163,9 @@ def pooled_eer(folders: list[Path]) -> tuple[float, tuple[float, float], int]:
     clips = [clip for folder in folders for clip in read_scores(folder / "scores.csv")]
     files = [clip.file for clip in clips]
     if len(set(files)) < len(files):
-        raise SystemExit(
-            f"deepfake compare: {len(files) - len(set(files))} clips are in more than one fold's "
-            f"test split of {folders[0].parent}: the folds overlap"
+        raise ValueError(
+            f"{len(files) - len(set(files))} clips are in more than one fold's test split of "
+            f"{folders[0].parent}: the folds overlap"
         )
     scores, labels = [clip.score for clip in clips], [clip.label for clip in clips]
     return eer_threshold(scores, labels)[0], bootstrap_eer(scores, labels), len(clips)
@@ -322,7 +322,10 @@ def main(args: list[str]) -> int:
         return 0
     if options.protocol == "cross-validation":
         runs = cross_validation(options.configs, options.folds, options.seeds, extra)
-        write_fold_results(runs, out)
+        try:
+            write_fold_results(runs, out)
+        except ValueError as error:
+            raise SystemExit(f"deepfake compare: {error}") from None
         print((out / "cross_validation.md").read_text())
         print(f"written to {out}")
         return 0
