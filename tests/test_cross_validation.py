@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS, run_cli, small_run_args
 
-from deepfake_audio.data.corpus import Clip, CorpusError
+from deepfake_audio.data.corpus import Clip, CorpusError, index_manifest
 from deepfake_audio.data.split import SplitSpec, assign_splits
 from deepfake_audio.evaluate.compare import pooled_eer
 
@@ -69,15 +69,6 @@ def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
         assign_splits(given, SplitSpec(test_fold=0), 0)
 
 
-def _fold(run: Path) -> list[Clip]:
-    with (run / "splits.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
-    return [
-        Clip(Path(r["path"]), int(r["label"] == "bona-fide"), r["speaker"], split=r["split"])
-        for r in rows
-    ]
-
-
 def test_compare_runs_one_fit_per_fold(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(CONFIGS[0].parent / "lstm.yaml")
@@ -91,7 +82,7 @@ def test_compare_runs_one_fit_per_fold(tiny_corpus: Path, tmp_path: Path, monkey
         rows = list(csv.DictReader(handle))
     assert [row["test_fold"] for row in rows] == ["0", "1"]
     runs = [Path(row["run"]) for row in rows]
-    folds = [_fold(run) for run in runs]
+    folds = [index_manifest(run / "splits.csv") for run in runs]
     corpus = folds[0]
     _check_folds(folds, corpus, speakers=True)
     assert "fold 1 of 2" in (runs[1] / "data_report.txt").read_text()

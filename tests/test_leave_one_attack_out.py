@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS, run_cli, small_run_args
 
-from deepfake_audio.data.corpus import Clip, CorpusError
+from deepfake_audio.data.corpus import Clip, CorpusError, index_manifest
 from deepfake_audio.data.split import SplitSpec, assign_splits, attacks_of, hold_out_attack
 
 ATTACKS = ("codec", "tts", "vocoder")
@@ -56,21 +56,6 @@ def test_an_unknown_attack_is_named_with_the_known_ones():
         hold_out_attack(split, "wavenet")
 
 
-def _splits(run: Path) -> list[Clip]:
-    with (run / "splits.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
-    return [
-        Clip(
-            Path(r["path"]),
-            int(r["label"] == "bona-fide"),
-            r["speaker"],
-            r["attack"] or None,
-            r["split"],
-        )
-        for r in rows
-    ]
-
-
 def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(CONFIGS[0].parent / "lstm.yaml")
@@ -85,7 +70,9 @@ def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, mon
     assert [row["held_out_attack"] for row in rows] == ["griffinlim_mel", "lpc_pulse"]
     for row in rows:
         _check_fold(
-            _splits(Path(row["run"])), row["held_out_attack"], {"griffinlim_mel", "lpc_pulse"}
+            index_manifest(Path(row["run"]) / "splits.csv"),
+            row["held_out_attack"],
+            {"griffinlim_mel", "lpc_pulse"},
         )
         report = (Path(row["run"]) / "data_report.txt").read_text()
         assert f"{row['held_out_attack']!r} held out of training" in report

@@ -116,12 +116,17 @@ def _stratified_subset(clips: list[Clip], fraction: float, rng: random.Random) -
     return kept
 
 
+def _whole_speakers(clips: list[Clip], by_speaker: bool) -> bool:
+    """Whether to deal whole speakers: asked for, and every clip names its speaker."""
+    return by_speaker and all(clip.speaker for clip in clips)
+
+
 def _deal(
     clips: list[Clip], shares: dict[str, float], by_speaker: bool, rng: random.Random
 ) -> list[Clip]:
     """Give each clip one of the splits named in ``shares`` (fractions of the clips): whole
     speakers when ``by_speaker`` and every clip has one, else clips stratified by label."""
-    if by_speaker and all(clip.speaker for clip in clips):
+    if _whole_speakers(clips, by_speaker):
         return _split_by_speaker(clips, shares, rng)
     return _split_stratified(clips, shares, rng)
 
@@ -130,7 +135,7 @@ def _split_fold(clips: list[Clip], spec: SplitSpec, rng: random.Random) -> list[
     """Test on fold ``spec.test_fold`` of ``spec.folds``; split the rest into train and val.
     The folds depend on the seed alone, so the folds of one seed partition the corpus."""
     names = [f"fold {index}" for index in range(spec.folds)]
-    if spec.speaker_disjoint and all(clip.speaker for clip in clips):
+    if _whole_speakers(clips, spec.speaker_disjoint):
         folds = _split_by_speaker(clips, dict.fromkeys(names, 1 / spec.folds), rng)
     else:
         folds = _deal_in_turn(clips, names, rng)

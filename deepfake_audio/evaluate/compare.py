@@ -317,28 +317,26 @@ def main(args: list[str]) -> int:
         parser.error(f"--folds must be at least 2, got {options.folds}")
     if options.protocol == "leave-one-attack-out":
         write_attack_results(leave_one_attack_out(options.configs, options.seeds, extra), out)
-        print((out / "leave_one_attack_out.md").read_text())
-        print(f"written to {out}")
-        return 0
-    if options.protocol == "cross-validation":
+        table = "leave_one_attack_out.md"
+    elif options.protocol == "cross-validation":
         runs = cross_validation(options.configs, options.folds, options.seeds, extra)
         try:
             write_fold_results(runs, out)
         except ValueError as error:
             raise SystemExit(f"deepfake compare: {error}") from None
-        print((out / "cross_validation.md").read_text())
-        print(f"written to {out}")
-        return 0
-    groups: dict[str, list[Path]] = defaultdict(list)
-    if options.configs:
-        for config in options.configs:
-            for seed in range(42, 42 + options.seeds):
-                groups[config.stem].append(train_and_test(config, seed, extra))
+        table = "cross_validation.md"
     else:
-        for path in options.runs:
-            folder = run_folder(path)
-            groups[folder.parent.name].append(folder)
-    write_results(dict(groups), out)
-    print((out / "results.md").read_text())
+        groups: dict[str, list[Path]] = defaultdict(list)
+        if options.configs:
+            for config in options.configs:
+                for seed in range(42, 42 + options.seeds):
+                    groups[config.stem].append(train_and_test(config, seed, extra))
+        else:
+            for path in options.runs:
+                folder = run_folder(path)
+                groups[folder.parent.name].append(folder)
+        write_results(dict(groups), out)
+        table = "results.md"
+    print((out / table).read_text())
     print(f"written to {out}")
     return 0
