@@ -61,6 +61,11 @@ def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
     for metric in ("test/acc", "test/f1", "test/tpr", "test/tnr", "test/eer", "test/auroc"):
         assert metric in output
     assert "test/eer/griffinlim_mel" in output and "test/eer/lpc_pulse" in output
+    # The logged test metrics are the clips' (windows averaged), as in metrics.json.
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    scalars = EventAccumulator(str(run_dir)).Reload()
+    assert scalars.Scalars("test/auroc")[-1].value == pytest.approx(metrics["auroc"], abs=1e-6)
+    assert scalars.Scalars("test/eer")[-1].value == pytest.approx(metrics["eer"], abs=1e-6)
     # The test run logs beside the fit it evaluated, not into a new version.
     assert not (tmp_path / "lstm" / "version_1").exists()
     assert (run_dir / "config-test.yaml").is_file()

@@ -11,6 +11,7 @@ import torch
 from deepfake_audio.data import GraphDataModule, MelImageDataModule, SequenceDataModule
 from deepfake_audio.data.augment import WhiteNoise
 from deepfake_audio.data.corpus import Clip, CorpusError
+from deepfake_audio.data.dataset import ClipDataset
 from deepfake_audio.data.split import SplitSpec, assign_splits
 from deepfake_audio.settings import MelFeatures
 
@@ -69,6 +70,44 @@ def test_white_noise_keeps_shape_and_adds_noise_at_the_asked_snr():
     snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
     assert float(snr) == pytest.approx(20, abs=0.5)
     assert torch.equal(WhiteNoise(p=0.0)(wave), wave)
+
+
+def test_evaluation_windows_cover_each_clip_as_inference_does():
+    lengths = {"long.wav": 10, "exact.wav": 4, "short.wav": 3}
+    clips = [Clip(Path(name), label=1) for name in lengths]
+
+    def read(clip: Clip) -> torch.Tensor:
+        return torch.arange(float(lengths[clip.path.name]))
+
+    options = {"clips": clips, "read": read, "length": 4, "to_input": None, "waves": True}
+    windows = ClipDataset(**options, window_hop=4)
+    assert windows.owners == [0, 0, 0, 1, 2]
+    items = [windows[item] for item in range(len(windows))]
+    assert [item[2] for item in items] == [0, 1, 2, 3, 4]
+    starts = [0, 4, 6, 0]  # the last window of the long clip ends at its end
+    for (crop, _, _), start in zip(items, starts, strict=False):
+        assert crop.tolist() == list(range(start, start + 4))
+    assert items[4][0].tolist() == [0, 1, 2, 0]  # a short clip is repeated to the length
+
+    first = ClipDataset(**options)
+    assert first.owners == [0, 1, 2] and len(first) == 3
+    assert first[0][0].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="no window_hop"):
+        ClipDataset(**options, train=True, window_hop=4)
+
+
+def test_test_loader_windows_follow_test_windows(tiny_corpus: Path):
+    loaders = {}
+    for mode in ("all", "first"):
+        datamodule = SequenceDataModule(
+            tiny_corpus, features=FEATURES, num_workers=0, test_windows=mode
+        )
+        datamodule.setup("test")
+        loaders[mode] = datamodule.test_dataloader().dataset
+    clips = len(datamodule.clips["test"])
+    assert len(loaders["first"]) == clips
+    assert len(loaders["all"]) > clips
+    assert sorted(set(loaders["all"].owners)) == list(range(clips))
 
 
 def _first_batch(datamodule):

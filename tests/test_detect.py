@@ -14,7 +14,7 @@ import soundfile as sf
 from conftest import run_cli
 
 from deepfake_audio.serve.inference import AudioDetector
-from deepfake_audio.serve.scoring import window_starts
+from deepfake_audio.windows import window_starts
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -70,6 +70,10 @@ class AudioDataModule(LightningDataModule):
     run's log folder, together with the split lists (``splits.csv``). Subclasses decide how a
     normalised ``[n_mels, frames]`` log-mel becomes a model input. With ``features_on_device``
     the loaders yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
+
+    ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
+    ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation
+    always takes the first window.
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class AudioDataModule(LightningDataModule):
         batch_size: int,
         num_workers: int,
         seed: int,
+        test_windows: Literal["all", "first"],
     ) -> None:
         super().__init__()
         masked = [
@@ -107,6 +112,7 @@ class AudioDataModule(LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
+        self.test_windows = test_windows
         self.clips: dict[str, list[Clip]] = {}
         self._device_front_end = features.front_end() if features_on_device else None
         self.report: DataReport | None = None
@@ -229,10 +235,12 @@ class AudioDataModule(LightningDataModule):
             if self.trainer.is_global_zero and log_dir:
                 self.report.write(Path(log_dir))
 
-    def _dataset(self, split: str, train: bool) -> ClipDataset:
+    def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
         on_device = self.features_on_device
         use_waves = on_device or "logmel" not in self._readers or (train and self.wave_training)
         front_end = self.features.front_end() if use_waves and not on_device else None
+        # Inference's windows: window_samples apart, which is frames - 1 hops of the log-mel.
+        hop = self.features.window_samples if use_waves else self.features.frames - 1
         return ClipDataset(
             self.clips[split],
             read=self._readers["waveform" if use_waves else "logmel"],
@@ -244,10 +252,11 @@ class AudioDataModule(LightningDataModule):
             train=train,
             augmentations=self.augmentations,
             seed=self.seed,
+            window_hop=hop if windows else None,
         )
 
-    def _loader(self, split: str, train: bool = False) -> DataLoader:
-        dataset = self._dataset(split, train)
+    def _loader(self, split: str, train: bool = False, windows: bool = False) -> DataLoader:
+        dataset = self._dataset(split, train, windows)
         sampler = None
         if train:
             trainer = self.trainer
@@ -272,7 +281,7 @@ class AudioDataModule(LightningDataModule):
         return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
+        return self._loader("test", windows=self.test_windows == "all")
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test")

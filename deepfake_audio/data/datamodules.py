@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch_geometric.data import Batch
@@ -34,6 +35,7 @@ class MelImageDataModule(AudioDataModule):
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
+        test_windows: Literal["all", "first"] = "all",
     ) -> None:
         super().__init__(
             root=root,
@@ -47,6 +49,7 @@ class MelImageDataModule(AudioDataModule):
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
+            test_windows=test_windows,
         )
         self.channels = channels
 
@@ -77,6 +80,7 @@ class SequenceDataModule(AudioDataModule):
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
+        test_windows: Literal["all", "first"] = "all",
     ) -> None:
         super().__init__(
             root=root,
@@ -90,6 +94,7 @@ class SequenceDataModule(AudioDataModule):
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
+            test_windows=test_windows,
         )
 
     @property
@@ -120,6 +125,7 @@ class GraphDataModule(SequenceDataModule):
         batch_size: int = 32,
         num_workers: int = 2,
         seed: int = 42,
+        test_windows: Literal["all", "first"] = "all",
     ) -> None:
         super().__init__(
             root=root,
@@ -133,6 +139,7 @@ class GraphDataModule(SequenceDataModule):
             batch_size=batch_size,
             num_workers=num_workers,
             seed=seed,
+            test_windows=test_windows,
         )
         self.k = k
 

@@ -16,6 +16,7 @@ from deepfake_audio.data.augment import (
 )
 from deepfake_audio.data.corpus import Clip
 from deepfake_audio.features import FrontEnd, normalise_utterance
+from deepfake_audio.windows import window_starts
 
 
 class EpochSampler(DistributedSampler):
@@ -37,7 +38,10 @@ class ClipDataset(Dataset):
     computed per crop by ``front_end``, after waveform augmentation; without a front end the
     augmented crop itself is the item, for log-mels computed on the device), else a log-mel
     ``[n_mels, frames]``. ``length`` is in samples or frames accordingly. Training crops at
-    random; evaluation takes the start of the clip. Short clips are repeated to the length.
+    random, one item per clip. Evaluation takes the start of each clip, or with
+    ``window_hop`` every window of it, ``window_hop`` steps apart and the last one ending at
+    the clip's end, as ``deepfake detect`` scores a file: one item per window, and
+    :attr:`owners` gives each item's clip. Short clips are repeated to the length.
     A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
     labelled spoof; the other augmentations then apply to it as to any crop.
     """
@@ -54,7 +58,10 @@ class ClipDataset(Dataset):
         train: bool = False,
         augmentations: Sequence[Augmentation] = (),
         seed: int = 0,
+        window_hop: int | None = None,
     ) -> None:
+        if train and window_hop is not None:
+            raise ValueError("training takes one random crop per clip: no window_hop")
         self.clips = list(clips)
         self.seed = seed
         self.read = read
@@ -72,16 +79,29 @@ class ClipDataset(Dataset):
         self.feature_augmentations = [a for a in chosen if isinstance(a, FeatureAugmentation)]
         if (self.wave_augmentations or self.spoof_makers) and not waves:
             raise ValueError("waveform augmentations need waveforms: read waves")
+        self.windows = [(index, 0) for index in range(len(self.clips))]
+        if window_hop is not None:
+            self.windows = [
+                (index, start)
+                for index, clip in enumerate(self.clips)
+                for start in window_starts(read(clip).shape[-1], length, window_hop)
+            ]
+
+    @property
+    def owners(self) -> list[int]:
+        """The clip of each item."""
+        return [index for index, _ in self.windows]
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.windows)
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        if not self.train:  # evaluation items draw nothing at random
+            clip, start = self.windows[key]
+            inputs, label = self._item(self.clips[clip], start)
+            return inputs, torch.tensor(float(label)), key
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         clip = self.clips[index]
-        if not self.train:  # evaluation items draw nothing at random
-            inputs, label = self._item(clip)
-            return inputs, torch.tensor(float(label)), index
         # The item's own generator state, whatever ran before in this process. The CPU generator
         # only: torch.manual_seed would also queue a lazy seeding call per item for every
         # accelerator backend not yet initialised (stack trace and all).
@@ -90,9 +110,10 @@ class ClipDataset(Dataset):
             inputs, label = self._item(clip)
         return inputs, torch.tensor(float(label)), index
 
-    def _item(self, clip: Clip) -> tuple[torch.Tensor, int]:
+    def _item(self, clip: Clip, start: int = 0) -> tuple[torch.Tensor, int]:
         utterance = self.read(clip)
-        start = random_start(utterance.shape[-1], self.length) if self.train else 0
+        if self.train:
+            start = random_start(utterance.shape[-1], self.length)
         crop = fit_length(utterance, self.length, start)
         label = clip.label
         if self.waves:

@@ -26,6 +26,7 @@ from deepfake_audio.evaluate.scores import (
     write_scores,
 )
 from deepfake_audio.files import atomic_write_text
+from deepfake_audio.models.metrics import detection_metrics
 
 
 def gather_unique(
@@ -37,6 +38,17 @@ def gather_unique(
         indices = pl_module.all_gather(indices).reshape(-1)
     unique, first = _first_occurrence(indices)
     return scores[first], unique
+
+
+def mean_per_clip(
+    scores: torch.Tensor, items: torch.Tensor, owners: list[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each clip's mean score over its items (windows), and the clips' indices; ``owners``
+    gives the clip of every item of the dataset."""
+    clips = torch.as_tensor(owners, device=items.device)[items]
+    unique, inverse = torch.unique(clips, return_inverse=True)
+    means = torch.zeros(len(unique), dtype=scores.dtype, device=scores.device)
+    return means.scatter_reduce(0, inverse, scores, "mean", include_self=False), unique
 
 
 def _first_occurrence(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,9 +70,14 @@ class ScoreCollector(Callback):
         self.scores.append(outputs.detach().float())
         self.indices.append(batch[2])
 
-    def scored(self, pl_module: LightningModule, clips: list[Clip]) -> list[ScoredClip]:
-        """Every rank's clips, each once; a collective call under DDP: every rank calls it."""
+    def scored(
+        self, pl_module: LightningModule, clips: list[Clip], owners: list[int] | None = None
+    ) -> list[ScoredClip]:
+        """Every rank's clips, each once; a collective call under DDP: every rank calls it.
+        With ``owners`` (the clip of each item), a clip's score is its items' mean."""
         scores, indices = gather_unique(pl_module, torch.cat(self.scores), torch.cat(self.indices))
+        if owners is not None:
+            scores, indices = mean_per_clip(scores, indices, owners)
         return [
             ScoredClip(
                 file=str(clips[i].path),
@@ -114,9 +131,10 @@ def summarise(clips: list[ScoredClip], val_threshold: float, resamples: int = 10
 
 
 class TestReport(ScoreCollector):
-    """Writes ``scores.csv``, ``scores.txt`` and ``metrics.json`` into the run's log folder after
-    ``deepfake test``, and logs ``test/eer/<attack>``, the EER's 95% bootstrap interval and
-    the metrics at the validation EER threshold stored in the checkpoint."""
+    """Scores each test clip (the mean over its windows) and logs the test metrics of the clips:
+    ``test/acc`` ... ``test/auroc``, ``test/eer/<attack>``, the EER's 95% bootstrap interval
+    and the metrics at the validation EER threshold stored in the checkpoint. Writes
+    ``scores.csv``, ``scores.txt`` and ``metrics.json`` into the run's log folder."""
 
     def __init__(self, resamples: int = 1000) -> None:
         self.resamples = resamples
@@ -141,16 +159,23 @@ class TestReport(ScoreCollector):
         if not clips or not self.scores:
             return
         elapsed = time.perf_counter() - self.started
+        owners = trainer.test_dataloaders.dataset.owners
         scored = [
             replace(clip, duration=_duration(Path(clip.file)))
-            for clip in self.scored(pl_module, clips)
+            for clip in self.scored(pl_module, clips, owners)
         ]
+        metrics = detection_metrics("test/", sync=False).to(pl_module.device)
+        metrics.update(
+            torch.tensor([clip.score for clip in scored], device=pl_module.device),
+            torch.tensor([clip.label for clip in scored], device=pl_module.device),
+        )
         val_threshold = float(getattr(pl_module, "threshold", 0.5))
         summary = summarise(scored, val_threshold, self.resamples)
         summary["parameters"] = sum(p.numel() for p in pl_module.parameters())
         summary["test_clips_per_second"] = len(scored) / elapsed
         at_val = summary["at_val_eer_threshold"]
         logged = {
+            **{name: float(value) for name, value in metrics.compute().items()},
             "test/eer_ci95_low": summary["eer_ci95"][0],
             "test/eer_ci95_high": summary["eer_ci95"][1],
             "test/val_eer_threshold": val_threshold,

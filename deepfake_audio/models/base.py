@@ -40,7 +40,6 @@ class Detector(LightningModule):
         self.loss = nn.BCEWithLogitsLoss()
         self.train_metrics = detection_metrics("train/")
         self.val_metrics = detection_metrics("val/")
-        self.test_metrics = detection_metrics("test/")
         self.val_roc = BinaryROC()
         # The threshold at the validation EER of the last validation: saved with every
         # checkpoint, so detection and serving reuse the one chosen on held-out data.
@@ -64,11 +63,12 @@ class Detector(LightningModule):
         member_logits = self.network.member_logits(inputs)
         loss = self.loss(member_logits, labels[:, None].expand_as(member_logits))
         logits = member_logits.mean(dim=-1)
-        metrics = getattr(self, f"{stage}_metrics")
-        metrics.update(torch.sigmoid(logits.detach()), labels.int())
         size = labels.numel()
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=stage != "train")
-        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
+        if stage != "test":  # a test clip may span several items: TestReport scores clips
+            metrics = getattr(self, f"{stage}_metrics")
+            metrics.update(torch.sigmoid(logits.detach()), labels.int())
+            self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
         return loss, logits.detach()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
@@ -103,7 +103,8 @@ class Detector(LightningModule):
             )
 
     def test_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        """Returns the scores, for callbacks that break results down (per attack, ...)."""
+        """Returns the items' scores: :class:`~deepfake_audio.evaluate.report.TestReport` turns
+        them into clips' scores and computes the test metrics."""
         return torch.sigmoid(self._shared_step(batch, "test")[1])
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ import soundfile as sf
 
 from deepfake_audio.reading import AudioError, audio_info
 from deepfake_audio.settings import MelFeatures
+from deepfake_audio.windows import window_starts
 
 AGGREGATES = ("mean", "max", "median")
 STREAM_SECONDS = 60.0  # longer files are read in pieces
@@ -30,17 +31,6 @@ class Detection:
     windows: list[float] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     error: str | None = None
-
-
-def window_starts(samples: int, window: int, hop: int) -> list[int]:
-    """Starts of windows every ``hop`` samples, the last one ending at the clip's end; one
-    window (the clip repeated to fill it) when the clip is not longer than a window."""
-    if samples <= window:
-        return [0]
-    starts = list(range(0, samples - window + 1, hop))
-    if starts[-1] + window < samples:
-        starts.append(samples - window)
-    return starts
 
 
 class WindowedDetector:
