@@ -11,6 +11,8 @@ import pytest
 from conftest import CONFIGS, run_cli, run_cli_process, small_run_args
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from deepfake_audio.evaluate.scores import read_scores
+
 SLOW = {"senet", "res2net50"}
 
 
@@ -96,6 +98,14 @@ def test_ddp_with_two_cpu_processes_fits_and_tests_every_clip_once(tiny_corpus: 
     ]
     assert len(scored) == len(set(scored)) == len(test_clips) == 6
     assert json.loads((run_dir / "metrics.json").read_text())["clips"] == 6
+    # Clips span several windows, dealt to both ranks: their means equal one process's.
+    by_ranks = {clip.file: clip.score for clip in read_scores(run_dir / "scores.csv")}
+    one_process = run_cli_process(["test", config, *args])
+    assert one_process.returncode == 0, one_process.stderr[-3000:]
+    alone = {clip.file: clip.score for clip in read_scores(run_dir / "scores.csv")}
+    assert by_ranks.keys() == alone.keys()
+    for file, score in by_ranks.items():
+        assert score == pytest.approx(alone[file], abs=1e-5)
 
 
 def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path, tmp_path: Path):
