@@ -63,12 +63,12 @@ class _FromCache:
 
 class AudioDataModule(LightningDataModule):
     """Indexes a corpus (or the built-in demo set), checks and caches it, splits it, and serves
-    log-mel batches of ``(inputs, labels, indices)``.
+    batches of front-end features as ``(inputs, labels, indices)``.
 
     Every file is decoded once up front (in parallel, into the cache): unreadable files are left
     out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
     run's log folder, together with the split lists (``splits.csv``). Subclasses decide how a
-    normalised ``[n_mels, frames]`` log-mel becomes a model input. With ``features_on_device``
+    normalised ``[rows, frames]`` feature matrix becomes a model input. With ``features_on_device``
     the loaders yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
@@ -124,7 +124,7 @@ class AudioDataModule(LightningDataModule):
         raise NotImplementedError
 
     def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """A picklable function turning one ``[n_mels, frames]`` log-mel into one model input."""
+        """A picklable function turning one ``[rows, frames]`` feature matrix into a model input."""
         raise NotImplementedError
 
     def collate(self) -> Callable | None:
@@ -132,7 +132,7 @@ class AudioDataModule(LightningDataModule):
         return None
 
     def batch_inputs(self, features: torch.Tensor) -> Any:
-        """A batch of normalised log-mels ``[batch, n_mels, frames]`` as one model input."""
+        """A batch of normalised features ``[batch, rows, frames]`` as one model input."""
         return self.input_transform()(features)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
@@ -148,11 +148,12 @@ class AudioDataModule(LightningDataModule):
             return batch
         waves, labels, indices = batch
         self._device_front_end = self._device_front_end.to(waves.device)
-        logmel = self._device_front_end(waves)
+        features = self._device_front_end(waves)
         for augmentation in self.augmentations if augment else []:
             if isinstance(augmentation, FeatureAugmentation):
-                logmel = torch.stack([augmentation(item) for item in logmel])
-        return self.batch_inputs(normalise_utterance(logmel, self.features.blocks)), labels, indices
+                features = torch.stack([augmentation(item) for item in features])
+        inputs = self.batch_inputs(normalise_utterance(features, self.features.blocks))
+        return inputs, labels, indices
 
     def inference_spec(self) -> dict:
         """What inference needs to turn audio into this DataModule's inputs (plain JSON)."""
@@ -176,9 +177,9 @@ class AudioDataModule(LightningDataModule):
         return bona_fide, len(labels) - bona_fide
 
     def _extractors(self) -> dict[str, Extractor]:
-        """What to cache: log-mels for evaluation (and training), waveforms if augmented or
-        if log-mels are computed on the device."""
-        extractors: dict[str, Extractor] = {"logmel": FrontEndExtractor(self.features)}
+        """What to cache: features for evaluation (and training), waveforms if augmented or
+        if features are computed on the device."""
+        extractors: dict[str, Extractor] = {"features": FrontEndExtractor(self.features)}
         if self.wave_training or self.features_on_device:
             extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
         return extractors
@@ -207,7 +208,7 @@ class AudioDataModule(LightningDataModule):
         clips = self.index()
         if self.cache:
             caches = self._open_caches(clips)
-            unreadable = caches["logmel"].unreadable_among([clip.path for clip in clips])
+            unreadable = caches["features"].unreadable_among([clip.path for clip in clips])
             self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
         else:
             unreadable = DataReport.check_files(clips, self.features.sample_rate, self.num_workers)
@@ -237,13 +238,13 @@ class AudioDataModule(LightningDataModule):
 
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
         on_device = self.features_on_device
-        use_waves = on_device or "logmel" not in self._readers or (train and self.wave_training)
+        use_waves = on_device or "features" not in self._readers or (train and self.wave_training)
         front_end = self.features.front_end() if use_waves and not on_device else None
-        # Inference's windows: window_samples apart, which is frames - 1 hops of the log-mel.
+        # Inference's windows: window_samples apart, which is frames - 1 hops of the features.
         hop = self.features.window_samples if use_waves else self.features.frames - 1
         return ClipDataset(
             self.clips[split],
-            read=self._readers["waveform" if use_waves else "logmel"],
+            read=self._readers["waveform" if use_waves else "features"],
             length=self.features.window_samples if use_waves else self.features.frames,
             to_input=self.input_transform(),
             front_end=front_end,

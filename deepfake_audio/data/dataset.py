@@ -32,12 +32,13 @@ class EpochSampler(DistributedSampler):
 
 
 class ClipDataset(Dataset):
-    """Yields ``(input, label, index)`` for an index, or for ``(index, epoch)`` (training).
+    """Yields ``(input, label, index)`` for an index, or for ``(index, epoch)`` (training);
+    ``index`` is the item's, which is the clip's except for evaluation windows.
 
-    ``read`` returns a clip's whole utterance: a waveform when ``waves`` (the log-mel is then
+    ``read`` returns a clip's whole utterance: a waveform when ``waves`` (the features are then
     computed per crop by ``front_end``, after waveform augmentation; without a front end the
-    augmented crop itself is the item, for log-mels computed on the device), else a log-mel
-    ``[n_mels, frames]``. ``length`` is in samples or frames accordingly. Training crops at
+    augmented crop itself is the item, for features computed on the device), else a feature
+    matrix ``[rows, frames]``. ``length`` is in samples or frames accordingly. Training crops at
     random, one item per clip. Evaluation takes the start of each clip, or with
     ``window_hop`` every window of it, ``window_hop`` steps apart and the last one ending at
     the clip's end, as ``deepfake detect`` scores a file: one item per window, and
@@ -124,7 +125,7 @@ class ClipDataset(Dataset):
             for augment in self.wave_augmentations:
                 crop = augment(crop)
             if self.front_end is None:
-                return crop, label  # the log-mel comes later, on the device
+                return crop, label  # the features come later, on the device
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
