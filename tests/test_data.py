@@ -110,6 +110,33 @@ def test_test_loader_windows_follow_test_windows(tiny_corpus: Path):
     assert sorted(set(loaders["all"].owners)) == list(range(clips))
 
 
+def test_cached_feature_windows_start_where_inference_windows_do(tiny_corpus: Path, tmp_path):
+    features = MelFeatures(n_mels=20, frames=20)
+    datasets = {}
+    for cache in (True, False):
+        datamodule = SequenceDataModule(
+            tiny_corpus, features=features, num_workers=0, cache=cache, cache_dir=tmp_path
+        )
+        datamodule.setup("test")
+        datasets[cache] = datamodule.test_dataloader().dataset
+    cached, waves = datasets[True], datasets[False]
+    assert len(waves) > len(cached.clips)  # clips span several windows
+    for clip in range(len(cached.clips)):
+        frames = [start for owner, start in cached.windows if owner == clip]
+        samples = [start for owner, start in waves.windows if owner == clip]
+        if len(samples) == len(frames) + 1:
+            # The waveform's last window starts under one hop after the one before it: the
+            # cached features have no frame of their own for it.
+            assert samples[-1] - samples[-2] < features.hop_length
+            samples = samples[:-1]
+        assert frames == [start // features.hop_length for start in samples]
+
+
+def test_test_windows_must_be_all_or_first(tiny_corpus: Path):
+    with pytest.raises(ValueError, match="test_windows must be 'all' or 'first'"):
+        SequenceDataModule(tiny_corpus, test_windows="All")
+
+
 def _first_batch(datamodule):
     datamodule.setup("fit")
     return next(iter(datamodule.train_dataloader()))

@@ -11,7 +11,7 @@ import torch
 from conftest import CONFIGS, run_cli, small_run_args
 
 from deepfake_audio.data import SequenceDataModule
-from deepfake_audio.evaluate.report import _first_occurrence
+from deepfake_audio.evaluate.report import _first_occurrence, mean_per_clip
 from deepfake_audio.evaluate.scores import det_curve, read_scores
 from deepfake_audio.models import LSTMDetector
 from deepfake_audio.settings import MelFeatures
@@ -21,6 +21,17 @@ def test_padded_duplicates_count_once():
     unique, first = _first_occurrence(torch.tensor([3, 1, 3, 2, 1]))
     assert unique.tolist() == [1, 2, 3]
     assert first.tolist() == [1, 3, 0]
+
+
+def test_a_clip_scores_the_mean_of_its_windows_each_counted_once():
+    # Items 0-1 are clip 0's windows, items 2-4 clip 1's; the distributed sampler padded with
+    # item 0 again, which must not weigh twice.
+    scores = torch.tensor([0.9, 0.4, 0.1, 0.2, 0.6, 0.9])
+    items = torch.tensor([0, 1, 2, 3, 4, 0])
+    unique, first = _first_occurrence(items)
+    means, clips = mean_per_clip(scores[first], unique, owners=[0, 0, 1, 1, 1])
+    assert clips.tolist() == [0, 1]
+    assert means.tolist() == pytest.approx([0.65, 0.3])
 
 
 def _scores(model: LSTMDetector, dataset) -> dict[str, float]:

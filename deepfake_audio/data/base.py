@@ -72,8 +72,8 @@ class AudioDataModule(LightningDataModule):
     the loaders yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
-    ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation
-    always takes the first window.
+    ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation and
+    ``predict`` always take the first window.
     """
 
     def __init__(
@@ -92,6 +92,8 @@ class AudioDataModule(LightningDataModule):
         test_windows: Literal["all", "first"],
     ) -> None:
         super().__init__()
+        if test_windows not in ("all", "first"):
+            raise ValueError(f"test_windows must be 'all' or 'first', got {test_windows!r}")
         masked = [
             type(a).__name__ for a in augmentations or [] if isinstance(a, FeatureAugmentation)
         ]

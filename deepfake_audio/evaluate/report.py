@@ -32,7 +32,7 @@ from deepfake_audio.models.metrics import detection_metrics
 def gather_unique(
     pl_module: LightningModule, scores: torch.Tensor, indices: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All ranks' scores and clip indices, each clip once (the distributed sampler pads)."""
+    """All ranks' scores and item indices, each item once (the distributed sampler pads)."""
     if pl_module.trainer.world_size > 1:
         scores = pl_module.all_gather(scores).reshape(-1)
         indices = pl_module.all_gather(indices).reshape(-1)
@@ -60,7 +60,7 @@ def _first_occurrence(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 
 class ScoreCollector(Callback):
     """Base for callbacks that look at a stage's scores: collects each batch's scores (the
-    step's output) and clip indices, and turns them into one list of scored clips."""
+    step's output) and item indices, and turns them into one list of scored clips."""
 
     def reset(self) -> None:
         self.scores: list[torch.Tensor] = []
@@ -159,7 +159,7 @@ class TestReport(ScoreCollector):
         if not clips or not self.scores:
             return
         elapsed = time.perf_counter() - self.started
-        owners = trainer.test_dataloaders.dataset.owners
+        owners = getattr(getattr(trainer.test_dataloaders, "dataset", None), "owners", None)
         scored = [
             replace(clip, duration=_duration(Path(clip.file)))
             for clip in self.scored(pl_module, clips, owners)

@@ -23,6 +23,8 @@ class Detector(LightningModule):
     ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
     ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training items
     (spoofs made from bona fide crops included), so that neither class dominates the loss.
+    Test items may be windows of a clip, so the test metrics are the clips', computed by
+    :class:`~deepfake_audio.evaluate.report.TestReport`; ``test/loss`` is per item.
     """
 
     def __init__(
