@@ -76,13 +76,18 @@ def test_evaluation_windows_cover_each_clip_as_inference_does():
     lengths = {"long.wav": 10, "exact.wav": 4, "short.wav": 3}
     clips = [Clip(Path(name), label=1) for name in lengths]
 
+    reads: list[str] = []
+
     def read(clip: Clip) -> torch.Tensor:
+        reads.append(clip.path.name)
         return torch.arange(float(lengths[clip.path.name]))
 
     options = {"clips": clips, "read": read, "length": 4, "to_input": None, "waves": True}
     windows = ClipDataset(**options, window_hop=4)
     assert windows.owners == [0, 0, 0, 1, 2]
+    reads.clear()
     items = [windows[item] for item in range(len(windows))]
+    assert reads == list(lengths)  # each clip read once, not once per window
     assert [item[2] for item in items] == [0, 1, 2, 3, 4]
     starts = [0, 4, 6, 0]  # the last window of the long clip ends at its end
     for (crop, _, _), start in zip(items, starts, strict=False):

@@ -87,6 +87,7 @@ class ClipDataset(Dataset):
                 for index, clip in enumerate(self.clips)
                 for start in window_starts(read(clip).shape[-1], length, window_hop)
             ]
+        self._kept: tuple[int, torch.Tensor] | None = None  # the last clip read for evaluation
 
     @property
     def owners(self) -> list[int]:
@@ -99,7 +100,7 @@ class ClipDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
         if not self.train:  # evaluation items draw nothing at random
             clip, start = self.windows[key]
-            inputs, label = self._item(self.clips[clip], start)
+            inputs, label = self._item(self.clips[clip], self._evaluation_read(clip), start)
             return inputs, torch.tensor(float(label)), key
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         clip = self.clips[index]
@@ -108,11 +109,19 @@ class ClipDataset(Dataset):
         # accelerator backend not yet initialised (stack trace and all).
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
-            inputs, label = self._item(clip)
+            inputs, label = self._item(clip, self.read(clip))
         return inputs, torch.tensor(float(label)), index
 
-    def _item(self, clip: Clip, start: int = 0) -> tuple[torch.Tensor, int]:
-        utterance = self.read(clip)
+    def _evaluation_read(self, index: int) -> torch.Tensor:
+        """Clip ``index``'s utterance. A clip's windows are consecutive items, so the last clip
+        read is kept: a long clip is read once, not once per window."""
+        if self._kept is None or self._kept[0] != index:
+            self._kept = (index, self.read(self.clips[index]))
+        return self._kept[1]
+
+    def _item(
+        self, clip: Clip, utterance: torch.Tensor, start: int = 0
+    ) -> tuple[torch.Tensor, int]:
         if self.train:
             start = random_start(utterance.shape[-1], self.length)
         crop = fit_length(utterance, self.length, start)
