@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from deepfake_audio.data.corpus import Clip, CorpusError
@@ -155,15 +156,22 @@ def _split_fold(clips: list[Clip], spec: SplitSpec, rng: random.Random) -> list[
     return split
 
 
-def _deal_in_turn(clips: list[Clip], names: list[str], rng: random.Random) -> list[Clip]:
-    """Shuffle each label's clips and deal them to ``names`` in turn: equal parts, each with
-    both labels while there are as many clips of each label as parts."""
-    result = []
+def _shuffled_by_label(clips: list[Clip], rng: random.Random) -> Iterator[list[Clip]]:
+    """Each label's clips (labels in order), shuffled."""
     for label in sorted({clip.label for clip in clips}):
         members = [clip for clip in clips if clip.label == label]
         rng.shuffle(members)
-        result += [replace(clip, split=names[i % len(names)]) for i, clip in enumerate(members)]
-    return result
+        yield members
+
+
+def _deal_in_turn(clips: list[Clip], names: list[str], rng: random.Random) -> list[Clip]:
+    """Shuffle each label's clips and deal them to ``names`` in turn: equal parts, each with
+    both labels while there are as many clips of each label as parts."""
+    return [
+        replace(clip, split=names[i % len(names)])
+        for members in _shuffled_by_label(clips, rng)
+        for i, clip in enumerate(members)
+    ]
 
 
 def _split_stratified(
@@ -171,9 +179,7 @@ def _split_stratified(
 ) -> list[Clip]:
     result = []
     *leading, last = shares
-    for label in sorted({clip.label for clip in clips}):
-        members = [clip for clip in clips if clip.label == label]
-        rng.shuffle(members)
+    for members in _shuffled_by_label(clips, rng):
         start = 0
         for split in leading:
             stop = start + round(shares[split] * len(members))
