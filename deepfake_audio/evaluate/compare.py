@@ -82,6 +82,11 @@ def corpus_attacks(config: Path, extra: list[str]) -> list[str]:
     return attacks
 
 
+def training_seeds(count: int) -> range:
+    """The seeds that ``--seeds COUNT`` trains with: 42, 43, ..."""
+    return range(42, 42 + count)
+
+
 def leave_one_attack_out(
     configs: list[Path], seeds: int, extra: list[str]
 ) -> dict[str, dict[str, list[Path]]]:
@@ -92,7 +97,7 @@ def leave_one_attack_out(
         folds[config.stem] = {
             attack: [
                 train_and_test(config, seed, [*extra, f"--data.split.held_out_attack={attack}"])
-                for seed in range(42, 42 + seeds)
+                for seed in training_seeds(seeds)
             ]
             for attack in attacks
         }
@@ -151,7 +156,7 @@ def cross_validation(
                 )
                 for fold in range(folds)
             ]
-            for seed in range(42, 42 + seeds)
+            for seed in training_seeds(seeds)
         ]
         for config in configs
     }
@@ -329,7 +334,7 @@ def main(args: list[str]) -> int:
         groups: dict[str, list[Path]] = defaultdict(list)
         if options.configs:
             for config in options.configs:
-                for seed in range(42, 42 + options.seeds):
+                for seed in training_seeds(options.seeds):
                     groups[config.stem].append(train_and_test(config, seed, extra))
         else:
             for path in options.runs:
