@@ -47,8 +47,7 @@ evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
 reproduce-best: install ## Train and test configs/best.yaml on DEVSET, its unseen conditions, then its leave-one-attack-out and 5-fold cross-validation tables (SEEDS seeds)
 	$(THREADS) $(BIN)/deepfake fit --config configs/best.yaml --data.root $(DEVSET)
 	$(THREADS) $(BIN)/deepfake test --config configs/best.yaml --data.root $(DEVSET)
-	run=$$(ls -d lightning_logs/best/version_* | sort -t_ -k3 -n | tail -1); \
-		$(THREADS) $(BIN)/deepfake robustness $$run/checkpoints/best.ckpt --splits $$run/splits.csv
+	$(THREADS) $(BIN)/deepfake robustness $$($(BIN)/python -m deepfake_audio.runs latest lightning_logs/best)
 	$(THREADS) $(BIN)/deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml \
 		--seeds $(SEEDS) --out lightning_logs/compare/best-leave-one-attack-out -- --data.root $(DEVSET)
 	$(THREADS) $(BIN)/deepfake compare --protocol cross-validation --folds 5 --configs configs/best.yaml \

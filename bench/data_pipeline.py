@@ -49,7 +49,7 @@ def main() -> None:
     }
     results = {}
     for name, options in paths.items():
-        dm = MelImageDataModule(root, num_workers=2, cache_dir=cache_dir, **options)
+        dm = MelImageDataModule(root=root, num_workers=2, cache_dir=cache_dir, **options)
         start = time.perf_counter()
         dm.prepare_data()
         dm.setup("fit")

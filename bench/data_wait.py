@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback
 
-from deepfake_audio.lightning_cli import DeepfakeCLI
+from deepfake_audio.training.cli import DeepfakeCLI
 
 
 class StepTimer(Callback):

@@ -16,47 +16,47 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
 
-from deepfake_audio.models.genotypes import load_genotype
-from deepfake_audio.models.networks import (
-    DartsNetwork,
-    GCNNetwork,
-    RecurrentNetwork,
-    TimmNetwork,
-)
+from deepfake_audio.features import FrameGraph, FrameSequence, Image, InputSpec, SpectralFeatures
+from deepfake_audio.models.format import model_entry
+from deepfake_audio.models.networks.cnn import TimmNetwork
+from deepfake_audio.models.networks.darts import DartsNetwork
+from deepfake_audio.models.networks.gcn import GCNNetwork
+from deepfake_audio.models.networks.recurrent import RecurrentNetwork
 from deepfake_audio.serve.export import export
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
-from deepfake_audio.settings import MelFeatures
 
-IMAGE = {"representation": "image", "channels": 3, "features": vars(MelFeatures())}
-SEQUENCE = {"representation": "sequence", "features": vars(MelFeatures(n_mels=128, frames=200))}
+IMAGE = InputSpec.of(SpectralFeatures(), Image(3))
+GRAPH = InputSpec.of(SpectralFeatures(), FrameGraph(8))
+SEQUENCE = InputSpec.of(SpectralFeatures(n_mels=128, frames=200), FrameSequence())
 DARTS_GENOTYPE = Path(__file__).resolve().parents[1] / "configs" / "darts_genotype.json"
-ARCHITECTURES = {
-    "resnet18": (lambda: TimmNetwork("resnet18", 3), IMAGE),
-    "res2net50": (lambda: TimmNetwork("res2net50_26w_4s", 3), IMAGE),
-    "senet154": (lambda: TimmNetwork("senet154", 3), IMAGE),
-    "gnn": (lambda: GCNNetwork(50), {**IMAGE, "representation": "graph", "k": 8}),
-    "lstm": (lambda: RecurrentNetwork(128), SEQUENCE),
-    "darts": (lambda: DartsNetwork(128, load_genotype(DARTS_GENOTYPE).to_dict()), SEQUENCE),
+ARCHITECTURES = {  # name -> (network of an input shape, input)
+    "resnet18": (partial(TimmNetwork, backbone="resnet18"), IMAGE),
+    "res2net50": (partial(TimmNetwork, backbone="res2net50_26w_4s"), IMAGE),
+    "senet154": (partial(TimmNetwork, backbone="senet154"), IMAGE),
+    "gnn": (GCNNetwork, GRAPH),
+    "lstm": (RecurrentNetwork, SEQUENCE),
+    "darts": (partial(DartsNetwork, genotype=DARTS_GENOTYPE), SEQUENCE),
 }
 
 
 def checkpoint(name: str, folder: Path) -> Path:
     """A checkpoint with random weights, in the layout ``deepfake export`` reads."""
     build, spec = ARCHITECTURES[name]
-    network = build()
+    network = build(spec.input_shape)
     state = {f"network.{k}": v for k, v in network.state_dict().items()}
     path = folder / f"{name}.ckpt"
     torch.save(
         {
             "state_dict": {**state, "threshold": torch.tensor(0.5)},
-            "deepfake_audio": {"network": network.config, "input": spec},
+            "deepfake_audio": model_entry(network.config, spec),
         },
         path,
     )
@@ -103,7 +103,7 @@ def main() -> None:
     rows = []
     for name in options.archs:
         package = folder / name
-        onnx = ARCHITECTURES[name][1]["representation"] != "graph"
+        onnx = ARCHITECTURES[name][1].representation.onnx_frames_axis is not None
         export(checkpoint(name, folder), package, onnx=onnx)
         torch_ms = warm_ms(AudioDetector.load(package, device="cpu"), wave, options.repeats)
         row = {

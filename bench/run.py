@@ -46,13 +46,13 @@ def data_rows(root: Path, clips: int) -> list[tuple[str, str, str]]:
     }
     rates = {}
     for name, options in paths.items():
-        dm = MelImageDataModule(root, num_workers=2, cache_dir=cache_dir, **options)
+        dm = MelImageDataModule(root=root, num_workers=2, cache_dir=cache_dir, **options)
         dm.prepare_data()
         dm.setup("fit")
         dm.num_workers = 0
         rates[name] = data_pipeline.clips_per_second(dm.train_dataloader().dataset, clips, 3)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dm = MelImageDataModule(root, num_workers=0, cache_dir=cache_dir, features_on_device=True)
+    dm = MelImageDataModule(root=root, num_workers=0, cache_dir=cache_dir, features_on_device=True)
     dm.prepare_data()
     dm.setup("fit")
     rates[f"waveform crops + batched log-mel on {device}"] = device_clips_per_second(dm, device)

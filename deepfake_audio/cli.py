@@ -1,6 +1,6 @@
 """The ``deepfake`` command: a thin front that imports only what the chosen subcommand needs.
 
-Training subcommands go to the LightningCLI (:mod:`deepfake_audio.lightning_cli`); the others
+Training subcommands go to the LightningCLI (:mod:`deepfake_audio.training.cli`); the others
 are plain programs that start without Lightning.
 """
 
@@ -14,8 +14,8 @@ LIGHTNING = ("fit", "validate", "test", "predict")
 SEARCH = "search"  # a fit whose config names the DARTS search model
 COMMANDS = {  # words -> (module with main(args) -> int, what it does)
     ("data", "check"): ("deepfake_audio.data.check", "check a corpus: layout, split, bad files"),
-    ("eda",): ("deepfake_audio.evaluate.eda", "explore a corpus: durations, levels, spectra"),
-    ("compare",): ("deepfake_audio.evaluate.compare", "train or collect runs; tables and plots"),
+    ("eda",): ("deepfake_audio.data.eda", "explore a corpus: durations, levels, spectra"),
+    ("compare",): ("deepfake_audio.training.compare", "train or collect runs; tables and plots"),
     ("robustness",): (
         "deepfake_audio.evaluate.robustness",
         "EER under unseen conditions: telephone, noise, reverb",
@@ -34,7 +34,8 @@ Train and evaluate (LightningCLI, configs in configs/):
   predict    score the test split
   search     DARTS architecture search: a fit that writes the derived cell to genotype.json
              deepfake search --config configs/darts_search.yaml
-             then: deepfake fit --config configs/darts.yaml --model.init_args.genotype FILE
+             then: deepfake fit --config configs/darts.yaml \
+                  --model.init_args.network.init_args.genotype FILE
 
 Data, evaluation and use:
 {commands}
@@ -48,7 +49,7 @@ def main(args: list[str] | None = None) -> None:
         if tuple(argv[: len(words)]) == words:
             raise SystemExit(import_module(module).main(argv[len(words) :]))
     if argv[:1] and argv[0] in (*LIGHTNING, SEARCH) or argv[:1] == ["--print_config"]:
-        from deepfake_audio.lightning_cli import DeepfakeCLI
+        from deepfake_audio.training.cli import DeepfakeCLI
 
         if argv[0] == SEARCH:  # the run record keeps the command as typed (sys.argv)
             args = ["fit", *argv[1:]]

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}  # what corpora and folders are searched for
+
 
 class AudioError(ValueError):
     """An audio file that cannot be used, with the file named in the message."""

@@ -19,7 +19,8 @@ torch.set_num_threads(1)
 # Caches go to a fresh folder per test session, never to the user's.
 os.environ["DEEPFAKE_AUDIO_CACHE"] = tempfile.mkdtemp(prefix="deepfake-audio-cache-")
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+CONFIG_DIR = REPO / "configs"
+CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))  # ablations included
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lstm_checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """best.ckpt of a one-epoch LSTM fit on the tiny corpus, shared by the inference tests."""
     root = tmp_path_factory.mktemp("lstm-model")
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     run_cli(["fit", config, *small_run_args(tiny_corpus, root, 4), "--trainer.max_epochs=1"])
     return root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
 

@@ -26,6 +26,8 @@ from conftest import REPO, run_cli, small_run_args
 from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd
 from deepfake_audio.serve import app as app_module
 from deepfake_audio.serve.app import (
     analyse,
@@ -36,7 +38,6 @@ from deepfake_audio.serve.app import (
     temp_dir,
 )
 from deepfake_audio.serve.inference import AudioDetector
-from deepfake_audio.settings import MelFeatures
 
 MAX_SECONDS = 10.0
 VERDICT = re.compile(
@@ -158,9 +159,10 @@ def test_analyse_good_clip(detector: AudioDetector, clips: dict) -> None:
 def test_the_input_figure_names_and_splits_the_rows_the_model_sees(
     features: dict, title: str, starts: list[int] | None
 ) -> None:
-    settings = MelFeatures(n_fft=512, hop_length=160, **features)
+    settings = SpectralFeatures(n_fft=512, hop_length=160, **features)
     assert input_rows(settings) == (title, starts)
-    detector = SimpleNamespace(features=settings, front_end=settings.front_end(), device="cpu")
+    spec = SimpleNamespace(features=settings)
+    detector = SimpleNamespace(spec=spec, front_end=FrontEnd(settings), device="cpu")
     wave = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, 16_000).astype("float32"))
     axes = spectrogram_figure(detector, wave, 1.0).axes[0]
     assert axes.get_title() == title

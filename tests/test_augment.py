@@ -21,7 +21,7 @@ from deepfake_audio.data.augment import (
     SpoofMaker,
     WhiteNoise,
 )
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import SpectralFeatures
 
 WAVE_AUGMENTATIONS = [
     WhiteNoise(p=1.0),
@@ -147,14 +147,14 @@ def test_splice_needs_positive_lengths_in_order(lengths: dict):
 
 @pytest.mark.parametrize("p", [0.0, 1.0])
 def test_spliced_bona_fide_training_crops_are_labelled_spoof(tiny_corpus: Path, p: float):
-    features = MelFeatures(n_mels=20, frames=32)
+    features = SpectralFeatures(n_mels=20, frames=32)
     dm = SequenceDataModule(
-        tiny_corpus, features=features, augmentations=[Splice(p=p)], num_workers=0
+        root=tiny_corpus, features=features, augmentations=[Splice(p=p)], num_workers=0
     )
     dm.setup("fit")
     # Reads waveforms too, and crops them alike; WhiteNoise at p 0 leaves them as they are.
     plain = SequenceDataModule(
-        tiny_corpus, features=features, augmentations=[WhiteNoise(p=0.0)], num_workers=0
+        root=tiny_corpus, features=features, augmentations=[WhiteNoise(p=0.0)], num_workers=0
     )
     plain.setup("fit")
     train, untouched = dm.train_dataloader().dataset, plain.train_dataloader().dataset
@@ -177,15 +177,15 @@ def test_training_items_keep_their_labels_under_augmentation(tiny_corpus: Path):
     label_blind = [a for a in WAVE_AUGMENTATIONS if not isinstance(a, SpoofMaker)]
     everything = [*label_blind, SpecAugment(p=1.0)]
     dm = SequenceDataModule(
-        tiny_corpus,
-        features=MelFeatures(n_mels=20, frames=32),
+        root=tiny_corpus,
+        features=SpectralFeatures(n_mels=20, frames=32),
         augmentations=everything,
         num_workers=0,
     )
     dm.setup("fit")
     dataset = dm.train_dataloader().dataset
-    features = MelFeatures(n_mels=20, frames=32)
-    plain = SequenceDataModule(tiny_corpus, features=features, num_workers=0)
+    features = SpectralFeatures(n_mels=20, frames=32)
+    plain = SequenceDataModule(root=tiny_corpus, features=features, num_workers=0)
     plain.setup("fit")
     for index in range(len(dataset)):
         inputs, label, position = dataset[index]
@@ -200,7 +200,7 @@ def test_training_items_keep_their_labels_under_augmentation(tiny_corpus: Path):
 
 @pytest.mark.parametrize("options", [{"cepstra": 10}, {"phase": True}])
 def test_band_masks_are_refused_on_cepstral_or_phase_rows(options: dict):
-    features = MelFeatures(n_mels=20, frames=32, **options)
+    features = SpectralFeatures(n_mels=20, frames=32, **options)
     with pytest.raises(ValueError, match="SpecAugment masks filterbank bands"):
-        SequenceDataModule(None, features=features, augmentations=[SpecAugment()])
-    SequenceDataModule(None, features=features, augmentations=[WhiteNoise()])  # waves are fine
+        SequenceDataModule(root=None, features=features, augmentations=[SpecAugment()])
+    SequenceDataModule(root=None, features=features, augmentations=[WhiteNoise()])  # waves are fine

@@ -15,9 +15,11 @@ import torch
 from deepfake_audio.audio import fit_length, load_audio
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.cache import ArrayCache, FrontEndExtractor, WaveformExtractor
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd
+from deepfake_audio.runs import RunFolder
 
-FEATURES = MelFeatures(n_mels=20, frames=32)
+FEATURES = SpectralFeatures(n_mels=20, frames=32)
 
 
 def _write_tone(path: Path, seconds: float = 0.5) -> Path:
@@ -34,7 +36,7 @@ def files(tmp_path: Path) -> list[Path]:
 def test_cached_logmel_matches_direct_computation(tmp_path: Path):
     long = _write_tone(tmp_path / "long.wav", 2.5)
     cache = ArrayCache.build_or_open([long], FrontEndExtractor(FEATURES), tmp_path / "c", workers=0)
-    direct = FEATURES.front_end()(load_audio(long))
+    direct = FrontEnd(FEATURES)(load_audio(long))
     assert cache[long].shape == direct.shape
     assert torch.allclose(cache[long], direct, atol=0.02)  # float16 storage
 
@@ -42,11 +44,11 @@ def test_cached_logmel_matches_direct_computation(tmp_path: Path):
 def test_short_clips_are_repeated_to_a_window_before_the_front_end(
     files: list[Path], tmp_path: Path
 ):
-    features = MelFeatures(n_mels=20, frames=32, cepstra=10, deltas=1)
+    features = SpectralFeatures(n_mels=20, frames=32, cepstra=10, deltas=1)
     cache = ArrayCache.build_or_open(files, FrontEndExtractor(features), tmp_path / "c", workers=0)
     for path in files:  # 0.3-0.5 s, shorter than one window: scored as inference scores them
         window = fit_length(load_audio(path), features.window_samples)
-        assert torch.allclose(cache[path], features.front_end()(window), atol=0.02)
+        assert torch.allclose(cache[path], FrontEnd(features)(window), atol=0.02)
 
 
 def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):
@@ -72,7 +74,7 @@ def test_cache_is_reused_and_rebuilt_when_settings_or_files_change(files, tmp_pa
     assert again.folder == first.folder
     assert (again.folder / "meta.json").stat().st_mtime_ns == stamp
 
-    other = MelFeatures(n_mels=24, frames=32)
+    other = SpectralFeatures(n_mels=24, frames=32)
     resized = ArrayCache.build_or_open(files, FrontEndExtractor(other), cache_dir, workers=0)
     assert resized.folder != first.folder
     assert resized[files[0]].shape[0] == 24
@@ -130,7 +132,9 @@ def test_datamodule_leaves_out_unreadable_files_and_reports_them(
     rows = [f"{name},intruder,spoof" for name in broken]
     (corpus / "meta.csv").write_text("\n".join([*lines, *rows]) + "\n")
 
-    dm = SequenceDataModule(corpus, features=FEATURES, cache=cache, num_workers=0, batch_size=4)
+    dm = SequenceDataModule(
+        root=corpus, features=FEATURES, cache=cache, num_workers=0, batch_size=4
+    )
     dm.prepare_data()
     total = len(lines) - 1 + len(broken)
     with pytest.warns(UserWarning, match=f"left out {len(broken)} of {total}"):
@@ -143,7 +147,7 @@ def test_datamodule_leaves_out_unreadable_files_and_reports_them(
         for loader in (dm.train_dataloader(), dm.val_dataloader(), dm.test_dataloader()):
             assert sum(len(batch[1]) for batch in loader) > 0
 
-    dm.report.write(tmp_path / "log")
+    dm.report.write(RunFolder(tmp_path / "log"))
     report = (tmp_path / "log" / "data_report.txt").read_text()
     assert f"{len(broken)} unreadable" in report
     for name in broken:

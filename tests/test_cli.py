@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, run_cli, run_cli_process, small_run_args
+from conftest import CONFIG_DIR, CONFIGS, run_cli, run_cli_process, small_run_args
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepfake_audio.evaluate.scores import read_scores
@@ -36,7 +36,7 @@ def test_every_config_fits_with_fast_dev_run(config: Path, tiny_corpus: Path, tm
 
 def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest.CaptureFixture):
     with pytest.raises(SystemExit) as exit_info:
-        run_cli(["fit", f"--config={CONFIGS[0].parent / 'senet.yaml'}", "--print_config"])
+        run_cli(["fit", f"--config={CONFIG_DIR / 'senet.yaml'}", "--print_config"])
     assert exit_info.value.code == 0
     printed = capsys.readouterr().out
     assert "backbone: senet154" in printed
@@ -46,7 +46,7 @@ def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest
 def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
     tiny_corpus: Path, tmp_path: Path
 ):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     common = small_run_args(tiny_corpus, tmp_path, batch_size=4)
     fitted = run_cli_process(["fit", config, *common, "--trainer.max_epochs=2"])
     assert fitted.returncode == 0, fitted.stderr[-3000:]
@@ -74,14 +74,14 @@ def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
 
 
 def test_test_without_a_fit_says_what_to_do(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     with pytest.raises(SystemExit, match="no best.ckpt under .*run `deepfake fit`"):
         run_cli(["test", config, *small_run_args(tiny_corpus, tmp_path)])
 
 
 @pytest.mark.slow
 def test_ddp_with_two_cpu_processes_fits_and_tests_every_clip_once(tiny_corpus: Path, tmp_path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     args = [a for a in small_run_args(tiny_corpus, tmp_path) if "devices" not in a]
     ddp = ["--trainer.devices=2", "--trainer.strategy=ddp"]
     fitted = run_cli_process(["fit", config, *args, *ddp, "--trainer.max_epochs=1"])
@@ -109,7 +109,7 @@ def test_ddp_with_two_cpu_processes_fits_and_tests_every_clip_once(tiny_corpus: 
 
 
 def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     quick = [
         "--trainer.max_epochs=1",
         "--trainer.limit_train_batches=1",
@@ -160,3 +160,54 @@ def test_data_check_prints_the_report_and_fails_on_unreadable_files(
     printed = capsys.readouterr().out
     assert "1 unreadable (left out), 12 used" in printed
     assert "broken.wav" in printed
+
+
+DATAMODULES = ["MelImageDataModule", "SequenceDataModule", "GraphDataModule"]
+SHARED_ARGUMENTS = [
+    "root", "features", "split", "augmentations", "format", "cache", "cache_dir",
+    "features_on_device", "batch_size", "num_workers", "seed", "test_windows",
+]  # fmt: skip
+OWN_ARGUMENTS = {"MelImageDataModule": ["channels"], "GraphDataModule": ["k"]}
+
+
+@pytest.mark.parametrize("datamodule", DATAMODULES)
+@pytest.mark.parametrize("option", ["bacth_size", "chanels"])
+def test_a_misspelt_datamodule_argument_is_refused(
+    datamodule: str, option: str, capsys: pytest.CaptureFixture
+):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(
+            [
+                "fit",
+                f"--config={CONFIG_DIR / 'lstm.yaml'}",
+                f"--data=deepfake_audio.data.{datamodule}",
+                f"--data.init_args.{option}=4",
+            ]
+        )
+    assert exit_info.value.code != 0
+    assert f"'{option}' is not accepted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("datamodule", DATAMODULES)
+def test_help_and_print_config_show_every_datamodule_argument(
+    datamodule: str, capsys: pytest.CaptureFixture
+):
+    expected = SHARED_ARGUMENTS + OWN_ARGUMENTS.get(datamodule, [])
+    with pytest.raises(SystemExit):
+        run_cli(["fit", f"--data.help=deepfake_audio.data.{datamodule}"])
+    shown = capsys.readouterr().out
+    for name in expected:
+        assert re.search(rf"--data\.{name}[ .]", shown), name
+    with pytest.raises(SystemExit):
+        run_cli(
+            [
+                "fit",
+                f"--config={CONFIG_DIR / 'lstm.yaml'}",
+                f"--data=deepfake_audio.data.{datamodule}",
+                "--print_config",
+            ]
+        )
+    printed = capsys.readouterr().out
+    data = printed[printed.index("\ndata:") :]
+    for name in expected:
+        assert f"\n    {name}:" in data, name

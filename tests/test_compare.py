@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 QUICK = ["--trainer.max_epochs=2", "--trainer.limit_train_batches=2"]
@@ -20,7 +20,7 @@ def _png(path: Path) -> None:
 
 def test_compare_trains_configs_and_tabulates_them(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    configs = [str(CONFIGS[0].parent / f"{name}.yaml") for name in ("lstm", "gnn")]
+    configs = [str(CONFIG_DIR / f"{name}.yaml") for name in ("lstm", "gnn")]
     extra = [*small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4), *QUICK]
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["compare", "--configs", *configs, "--seeds", "2", "--out", "out", "--", *extra])
@@ -53,7 +53,7 @@ def test_compare_rejects_a_run_without_a_test_report(tmp_path: Path):
 
 
 def test_tensorboard_gets_validation_figures_and_hparams(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path, batch_size=4), *QUICK])
     events = EventAccumulator(str(tmp_path / "lstm" / "version_0")).Reload()
     images = events.Tags()["images"]

@@ -8,11 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.data.corpus import Clip, CorpusError, index_manifest
 from deepfake_audio.data.split import SplitSpec, assign_splits
-from deepfake_audio.evaluate.compare import pooled_eer
+from deepfake_audio.evaluate.tables import pooled_eer
 
 
 def _corpus(speakers: bool = True) -> list[Clip]:
@@ -71,7 +71,7 @@ def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
 
 def test_compare_runs_one_fit_per_fold(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = str(CONFIGS[0].parent / "lstm.yaml")
+    config = str(CONFIG_DIR / "lstm.yaml")
     extra = [*small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4)]
     extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
     protocol = ["--protocol", "cross-validation", "--folds", "2", "--configs", config]

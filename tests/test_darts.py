@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 from lightning.pytorch import Callback, Trainer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.augment import SpecAugment
-from deepfake_audio.models import DartsDetector, DartsSearch
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.models import DartsSearch, Detector
 from deepfake_audio.models.genotypes import Genotype, derive_genotype, load_genotype
-from deepfake_audio.models.networks import DartsNetwork, SearchNetwork, build_network
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.models.networks import build_network
+from deepfake_audio.models.networks.darts import DartsNetwork, SearchNetwork
 
 OPERATIONS = ["none", "skip", "conv_3", "lstm"]
 CELL = Genotype(
@@ -60,15 +62,14 @@ def tiny_search(
     corpus: Path, warmup_epochs: int = 0, **data_options
 ) -> tuple[DartsSearch, SequenceDataModule]:
     data = SequenceDataModule(
-        corpus,
-        features=MelFeatures(n_mels=16, frames=24),
+        root=corpus,
+        features=SpectralFeatures(n_mels=16, frames=24),
         batch_size=4,
         num_workers=0,
         **data_options,
     )
-    model = DartsSearch(
-        data.input_shape, channels=8, nodes=2, operations=OPERATIONS, warmup_epochs=warmup_epochs
-    )
+    network = partial(SearchNetwork, channels=8, nodes=2, operations=OPERATIONS)
+    model = DartsSearch(data.input_shape, network, warmup_epochs=warmup_epochs)
     return model, data
 
 
@@ -155,7 +156,7 @@ def test_derivation_keeps_the_strongest_edges_and_their_argmax_non_zero_operatio
 
 
 def test_search_network_derives_a_valid_genotype_of_its_size():
-    network = SearchNetwork(16, channels=8, nodes=3, operations=OPERATIONS)
+    network = SearchNetwork([12, 16], channels=8, nodes=3, operations=OPERATIONS)
     genotype = network.genotype(top_k=1)
     assert [len(edges) for edges in genotype.nodes] == [1, 1, 1]
     assert network(torch.randn(2, 12, 16)).shape == (2,)
@@ -165,7 +166,8 @@ def test_a_saved_genotype_rebuilds_the_same_network(tmp_path: Path):
     path = tmp_path / "cell.json"
     path.write_text(CELL.to_json())
     assert load_genotype(str(path)) == CELL
-    detector = DartsDetector([24, 16], genotype=str(path), channels=8, cells=2).eval()
+    network = partial(DartsNetwork, genotype=str(path), channels=8, cells=2)
+    detector = Detector([24, 16], network).eval()
     config = json.loads(json.dumps(detector.network.config))  # exported models keep JSON
     assert config["init_args"]["genotype"] == CELL.to_dict()
     path.unlink()  # the network config holds the cell itself
@@ -173,13 +175,13 @@ def test_a_saved_genotype_rebuilds_the_same_network(tmp_path: Path):
     rebuilt.load_state_dict(detector.network.state_dict())
     frames = torch.randn(3, 24, 16)
     assert torch.equal(rebuilt(frames), detector(frames))
-    fresh = DartsNetwork(16, CELL.to_dict(), channels=8, cells=2)
+    fresh = DartsNetwork([24, 16], CELL.to_dict(), channels=8, cells=2)
     shapes = {name: p.shape for name, p in fresh.state_dict().items()}
     assert shapes == {name: p.shape for name, p in rebuilt.state_dict().items()}
 
 
 def test_the_derived_network_keeps_any_number_of_frames():
-    network = DartsNetwork(16, CELL.to_dict(), channels=8, cells=1).eval()
+    network = DartsNetwork([40, 16], CELL.to_dict(), channels=8, cells=1).eval()
     for frames in (1, 7, 40):
         logits = network(torch.randn(2, frames, 16))
         assert logits.shape == (2,) and torch.isfinite(logits).all()
@@ -206,8 +208,11 @@ def test_a_missing_genotype_file_is_named():
 
 
 def test_tiny_search_then_fit_of_its_genotype(tiny_corpus: Path, tmp_path: Path):
-    config = CONFIGS[0].parent
-    tiny = ["--model.init_args.channels=8", "--model.init_args.nodes=2"]
+    config = CONFIG_DIR
+    tiny = [
+        "--model.init_args.network.init_args.channels=8",
+        "--model.init_args.network.init_args.nodes=2",
+    ]
     run_cli(
         [
             "search",
@@ -230,8 +235,8 @@ def test_tiny_search_then_fit_of_its_genotype(tiny_corpus: Path, tmp_path: Path)
             "fit",
             f"--config={config / 'darts.yaml'}",
             *small_run_args(tiny_corpus, tmp_path, batch_size=4),
-            f"--model.init_args.genotype={run_dir / 'genotype.json'}",
-            "--model.init_args.channels=8",
+            f"--model.init_args.network.init_args.genotype={run_dir / 'genotype.json'}",
+            "--model.init_args.network.init_args.channels=8",
             "--trainer.max_epochs=1",
         ]
     )
@@ -241,6 +246,6 @@ def test_tiny_search_then_fit_of_its_genotype(tiny_corpus: Path, tmp_path: Path)
 
 
 def test_the_shipped_genotype_is_valid():
-    config = CONFIGS[0].parent
+    config = CONFIG_DIR
     assert "genotype: configs/darts_genotype.json" in (config / "darts.yaml").read_text()
     assert load_genotype(config / "darts_genotype.json").nodes

@@ -13,9 +13,9 @@ from deepfake_audio.data.augment import WhiteNoise
 from deepfake_audio.data.corpus import Clip, CorpusError
 from deepfake_audio.data.dataset import ClipDataset
 from deepfake_audio.data.split import SplitSpec, assign_splits
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import SpectralFeatures
 
-FEATURES = MelFeatures(n_mels=20, frames=32)
+FEATURES = SpectralFeatures(n_mels=20, frames=32)
 
 
 def _clips(speakers: int, per_speaker: int) -> list[Clip]:
@@ -105,7 +105,7 @@ def test_test_loader_windows_follow_test_windows(tiny_corpus: Path):
     loaders = {}
     for mode in ("all", "first"):
         datamodule = SequenceDataModule(
-            tiny_corpus, features=FEATURES, num_workers=0, test_windows=mode
+            root=tiny_corpus, features=FEATURES, num_workers=0, test_windows=mode
         )
         datamodule.setup("test")
         loaders[mode] = datamodule.test_dataloader().dataset
@@ -116,11 +116,11 @@ def test_test_loader_windows_follow_test_windows(tiny_corpus: Path):
 
 
 def test_cached_feature_windows_start_where_inference_windows_do(tiny_corpus: Path, tmp_path):
-    features = MelFeatures(n_mels=20, frames=20)
+    features = SpectralFeatures(n_mels=20, frames=20)
     datasets = {}
     for cache in (True, False):
         datamodule = SequenceDataModule(
-            tiny_corpus, features=features, num_workers=0, cache=cache, cache_dir=tmp_path
+            root=tiny_corpus, features=features, num_workers=0, cache=cache, cache_dir=tmp_path
         )
         datamodule.setup("test")
         datasets[cache] = datamodule.test_dataloader().dataset
@@ -139,7 +139,7 @@ def test_cached_feature_windows_start_where_inference_windows_do(tiny_corpus: Pa
 
 def test_test_windows_must_be_all_or_first(tiny_corpus: Path):
     with pytest.raises(ValueError, match="test_windows must be 'all' or 'first'"):
-        SequenceDataModule(tiny_corpus, test_windows="All")
+        SequenceDataModule(root=tiny_corpus, test_windows="All")
 
 
 def _first_batch(datamodule):
@@ -150,7 +150,7 @@ def _first_batch(datamodule):
 @pytest.mark.parametrize("channels", [3, 1])
 def test_mel_image_batches(tiny_corpus: Path, channels: int):
     dm = MelImageDataModule(
-        tiny_corpus, channels=channels, features=FEATURES, batch_size=4, num_workers=0
+        root=tiny_corpus, channels=channels, features=FEATURES, batch_size=4, num_workers=0
     )
     images, labels, indices = _first_batch(dm)
     assert images.shape == (4, channels, 20, 32)
@@ -162,14 +162,14 @@ def test_mel_image_batches(tiny_corpus: Path, channels: int):
 
 
 def test_sequence_batches(tiny_corpus: Path):
-    dm = SequenceDataModule(tiny_corpus, features=FEATURES, batch_size=4, num_workers=0)
+    dm = SequenceDataModule(root=tiny_corpus, features=FEATURES, batch_size=4, num_workers=0)
     frames, labels, indices = _first_batch(dm)
     assert frames.shape == (4, 32, 20)
     assert labels.shape == (4,)
 
 
 def test_graph_batches(tiny_corpus: Path):
-    dm = GraphDataModule(tiny_corpus, k=5, features=FEATURES, batch_size=4, num_workers=0)
+    dm = GraphDataModule(root=tiny_corpus, k=5, features=FEATURES, batch_size=4, num_workers=0)
     graphs, labels, indices = _first_batch(dm)
     assert graphs.num_graphs == 4
     assert graphs.x.shape == (4 * 32, 20)
@@ -178,7 +178,7 @@ def test_graph_batches(tiny_corpus: Path):
 
 
 def test_datamodule_split_is_speaker_disjoint(tiny_corpus: Path):
-    dm = SequenceDataModule(tiny_corpus, features=FEATURES, num_workers=0)
+    dm = SequenceDataModule(root=tiny_corpus, features=FEATURES, num_workers=0)
     dm.setup("fit")
     speakers = {split: {clip.speaker for clip in clips} for split, clips in dm.clips.items()}
     assert all(speakers.values())
@@ -188,7 +188,7 @@ def test_datamodule_split_is_speaker_disjoint(tiny_corpus: Path):
 @pytest.mark.parametrize("datamodule", [MelImageDataModule, SequenceDataModule, GraphDataModule])
 def test_log_mel_on_the_device_matches_the_loader_path(tiny_corpus: Path, datamodule):
     def first_val_batch(**options):
-        dm = datamodule(tiny_corpus, features=FEATURES, batch_size=4, num_workers=0, **options)
+        dm = datamodule(root=tiny_corpus, features=FEATURES, batch_size=4, num_workers=0, **options)
         dm.setup("fit")
         batch = next(iter(dm.val_dataloader()))
         return dm.on_after_batch_transfer(batch, 0)

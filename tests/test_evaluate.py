@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.evaluate.report import _first_occurrence, mean_per_clip
 from deepfake_audio.evaluate.scores import det_curve, read_scores
-from deepfake_audio.models import LSTMDetector
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.models import Detector
 
 
 def test_padded_duplicates_count_once():
@@ -34,7 +34,7 @@ def test_a_clip_scores_the_mean_of_its_windows_each_counted_once():
     assert means.tolist() == pytest.approx([0.65, 0.3])
 
 
-def _scores(model: LSTMDetector, dataset) -> dict[str, float]:
+def _scores(model: Detector, dataset) -> dict[str, float]:
     """Each clip's mean score over its items, one item at a time."""
     per_clip: dict[str, list[float]] = {}
     with torch.no_grad():
@@ -45,16 +45,18 @@ def _scores(model: LSTMDetector, dataset) -> dict[str, float]:
 
 
 def test_score_files_and_threshold_round_trip(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     args = [*small_run_args(tiny_corpus, tmp_path, batch_size=4)]
     run_cli(["fit", config, *args, "--trainer.max_epochs=2"])
     run_dir = tmp_path / "lstm" / "version_0"
     checkpoint = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
     stored = float(checkpoint["state_dict"]["threshold"])
 
-    model = LSTMDetector.load_from_checkpoint(run_dir / "checkpoints" / "best.ckpt").eval()
+    model = Detector.load_from_checkpoint(run_dir / "checkpoints" / "best.ckpt").eval()
     assert float(model.threshold) == stored
-    dm = SequenceDataModule(tiny_corpus, features=MelFeatures(n_mels=128, frames=64), num_workers=0)
+    dm = SequenceDataModule(
+        root=tiny_corpus, features=SpectralFeatures(n_mels=128, frames=64), num_workers=0
+    )
     dm.setup("fit")
     val = _scores(model, dm.val_dataloader().dataset)
     labels = torch.tensor([clip.label for clip in dm.clips["val"]])

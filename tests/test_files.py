@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.files import atomic_write, atomic_write_text
 
@@ -27,7 +27,7 @@ def test_atomic_write_replaces_only_on_success(tmp_path: Path):
 def test_same_seed_and_config_give_identical_results_and_a_run_record(
     tiny_corpus: Path, tmp_path: Path
 ):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     outcomes = []
     for name in ("first", "second"):
         args = [*small_run_args(tiny_corpus, tmp_path / name, batch_size=4)]

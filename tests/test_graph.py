@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from deepfake_audio.data.graph import collate_graphs, knn_edges
+from deepfake_audio.features.graph import collate_graphs, knn_edges
 
 # Four nodes on a line at 0, 1, 3 and 10.
 LINE = torch.tensor([[0.0], [1.0], [3.0], [10.0]])

@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.data.corpus import Clip, CorpusError, index_manifest
 from deepfake_audio.data.split import SplitSpec, assign_splits, attacks_of, hold_out_attack
@@ -58,7 +58,7 @@ def test_an_unknown_attack_is_named_with_the_known_ones():
 
 def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = str(CONFIGS[0].parent / "lstm.yaml")
+    config = str(CONFIG_DIR / "lstm.yaml")
     extra = [*small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4)]
     extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
     protocol = ["--protocol", "leave-one-attack-out", "--configs", config, "--out", "out"]

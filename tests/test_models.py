@@ -1,5 +1,5 @@
-"""Each detector: one forward pass on random input gives one finite logit per item; the
-shared loss options and collapse warning."""
+"""Networks and the detector: every registered network scores its input and rebuilds from its
+config; ensembles; the shared loss options and collapse warning."""
 
 from __future__ import annotations
 
@@ -14,44 +14,61 @@ import torch.nn.functional as F
 
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.augment import Splice
-from deepfake_audio.data.graph import collate_graphs
-from deepfake_audio.models import (
-    DartsDetector,
-    GCNDetector,
-    LSTMDetector,
-    TDNNDetector,
-    TimmDetector,
-)
-from deepfake_audio.models.networks import EnsembleNetwork, TDNNNetwork, build_network
+from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
+from deepfake_audio.models import Detector
+from deepfake_audio.models.networks import build_network, registered_networks
+from deepfake_audio.models.networks.cnn import TimmNetwork
+from deepfake_audio.models.networks.ensemble import EnsembleNetwork
+from deepfake_audio.models.networks.recurrent import RecurrentNetwork
+from deepfake_audio.models.networks.tdnn import TDNNNetwork
+
+SMALL = SpectralFeatures(n_mels=20, frames=32)
+
+
+def small_spec(representation: str) -> InputSpec:
+    return InputSpec.of(SMALL, Representation.from_dict({"name": representation}))
+
+
+@pytest.mark.parametrize("name", sorted(registered_networks()))
+def test_every_registered_network_scores_its_input_and_rebuilds_from_its_config(name: str):
+    network_class = registered_networks()[name]
+    spec = small_spec(network_class.reads)
+    network = network_class.example(spec.input_shape).eval()
+    inputs = spec.representation.batch(torch.randn(3, SMALL.frame_size, SMALL.frames))
+    logits = network(inputs)
+    assert logits.shape == (3,)
+    assert torch.isfinite(logits).all()
+    rebuilt = build_network(network.config).eval()
+    rebuilt.load_state_dict(network.state_dict())
+    assert torch.equal(rebuilt(inputs), logits)
+
+
+def test_only_registered_networks_are_built():
+    with pytest.raises(ValueError, match="not a registered deepfake_audio network"):
+        build_network({"class_path": "torch.nn.Linear", "init_args": {}})
+    # A registered name under another module path is refused too.
+    with pytest.raises(ValueError, match="not a registered"):
+        build_network({"class_path": "os.TDNNNetwork", "init_args": {}})
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "res2net50_26w_4s", "senet154"])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_timm_detectors(backbone: str, channels: int):
-    model = TimmDetector([channels, 20, 32], backbone=backbone).eval()
+def test_the_seed_cnns(backbone: str, channels: int):
+    model = Detector([channels, 20, 32], partial(TimmNetwork, backbone=backbone)).eval()
     logits = model(torch.randn(2, channels, 20, 32))
     assert logits.shape == (2,)
     assert torch.isfinite(logits).all()
 
 
-def test_timm_detector_rejects_sequence_input():
+def test_a_network_refuses_input_of_another_representation():
     with pytest.raises(ValueError, match="MelImageDataModule"):
-        TimmDetector([32, 20])
-
-
-@pytest.mark.parametrize(
-    "detector",
-    [LSTMDetector, partial(DartsDetector, genotype="configs/darts_genotype.json", channels=8)],
-    ids=["lstm", "darts"],
-)
-def test_sequence_detectors(detector):
-    logits = detector([32, 20])(torch.randn(3, 32, 20))
-    assert logits.shape == (3,)
-    assert torch.isfinite(logits).all()
+        TimmNetwork([32, 20])
+    with pytest.raises(ValueError, match="SequenceDataModule"):
+        TDNNNetwork([3, 32, 20])
 
 
 def test_an_ensemble_averages_members_that_start_from_different_weights():
-    detector = TDNNDetector([32, 20], channels=8, members=3).eval()
+    detector = Detector([32, 20], partial(TDNNNetwork, channels=8), members=3).eval()
     members = detector.network.members
     assert len(members) == 3
     assert not torch.equal(members[0].stem[0].weight, members[1].stem[0].weight)
@@ -66,7 +83,7 @@ def test_an_ensemble_averages_members_that_start_from_different_weights():
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer here
 def test_each_ensemble_member_learns_from_its_own_loss_only():
     torch.manual_seed(0)
-    detector = TDNNDetector([32, 20], channels=8, members=2)
+    detector = Detector([32, 20], partial(TDNNNetwork, channels=8), members=2)
     frames, labels = torch.randn(4, 32, 20), torch.tensor([1.0, 0.0, 1.0, 0.0])
     detector._shared_step((frames, labels, torch.arange(4)), "train")[0].backward()
     first = detector.network.members[0]
@@ -80,8 +97,9 @@ def test_each_ensemble_member_learns_from_its_own_loss_only():
 
 
 def test_members_can_read_different_leading_features_of_each_frame():
-    detector = TDNNDetector([32, 20], channels=8, members=2, member_features=[None, 12]).eval()
-    whole, leading = detector.network.members
+    network = partial(TDNNNetwork, channels=8)
+    detector = Detector([32, 20], network, members=2, member_args=[{}, {"used_features": 12}])
+    whole, leading = detector.eval().network.members
     frames = torch.randn(4, 32, 20)
     changed_tail = frames.clone()
     changed_tail[..., 12:] = torch.randn(4, 32, 8)
@@ -98,55 +116,44 @@ def test_members_can_read_different_leading_features_of_each_frame():
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"members": 3, "member_features": [None, 12]}, "2 entries for 3 members"),
-        ({"members": 2, "member_features": [None, 21]}, "1 to the 20 values of a frame, got 21"),
-        ({"members": 2, "member_features": [0, None]}, "1 to the 20 values of a frame, got 0"),
+        ({"members": 3, "member_args": [{}, {}]}, "2 entries for 3 members"),
+        (
+            {"members": 2, "member_args": [{}, {"used_features": 21}]},
+            "1 to the 20 values of a frame, got 21",
+        ),
+        (
+            {"members": 2, "member_args": [{"used_features": 0}, {}]},
+            "1 to the 20 values of a frame, got 0",
+        ),
+        ({"members": 0}, "members must be at least 1"),
     ],
 )
-def test_member_features_must_fit_the_members_and_the_frame(arguments: dict, message: str):
+def test_members_and_their_arguments_must_fit(arguments: dict, message: str):
     with pytest.raises(ValueError, match=message):
-        TDNNDetector([32, 20], **arguments)
+        Detector([32, 20], TDNNNetwork, **arguments)
 
 
 @pytest.mark.parametrize(("blocks", "accepted"), [((12, 8), True), ((10, 10), False)])
-def test_member_features_must_end_a_block_of_the_data(blocks: tuple, accepted: bool):
-    detector = TDNNDetector([32, 20], channels=8, members=2, member_features=[None, 12])
-    features = SimpleNamespace(blocks=blocks)
-    detector._trainer = SimpleNamespace(datamodule=SimpleNamespace(features=features))
+def test_a_network_reading_leading_features_must_end_a_block_of_the_data(
+    blocks: tuple, accepted: bool
+):
+    args = [{}, {"used_features": 12}]
+    detector = Detector([32, 20], partial(TDNNNetwork, channels=8), members=2, member_args=args)
+    spec = SimpleNamespace(features=SimpleNamespace(blocks=blocks))
+    detector._trainer = SimpleNamespace(datamodule=SimpleNamespace(input_spec=spec))
     if accepted:
         detector.setup("fit")
     else:
-        with pytest.raises(ValueError, match="entry 12 does not end a block.*first 10 or 20"):
+        with pytest.raises(
+            ValueError, match="used_features 12 does not end a block.*first 10 or 20"
+        ):
             detector.setup("fit")
 
 
-def test_an_ensemble_saved_as_one_config_and_a_count_still_rebuilds():
-    # Ensembles exported before member_features: one member config without used_features.
-    networks = "deepfake_audio.models.networks"
-    member = {"class_path": f"{networks}.TDNNNetwork", "init_args": {"in_features": 20}}
-    saved = {"member": member, "members": 3}
-    network = build_network({"class_path": f"{networks}.EnsembleNetwork", "init_args": saved})
-    assert [m.used_features for m in network.members] == [20, 20, 20]
-    assert network(torch.randn(2, 32, 20)).shape == (2,)
-    with pytest.raises(ValueError, match="members is required with a single member config"):
-        EnsembleNetwork(member)
-
-
-def test_one_member_is_the_plain_network_and_fewer_are_refused():
-    assert type(TDNNDetector([32, 20], members=1).network) is TDNNNetwork
-    with pytest.raises(ValueError, match="members must be at least 1"):
-        TDNNDetector([32, 20], members=0)
+def test_one_member_is_the_plain_network_and_an_ensemble_needs_two():
+    assert type(Detector([32, 20], TDNNNetwork, members=1).network) is TDNNNetwork
     with pytest.raises(ValueError, match="at least 2 members"):
-        EnsembleNetwork(TDNNNetwork(20).config, members=1)
-    with pytest.raises(ValueError, match="members is 3 but 2 configs"):
-        EnsembleNetwork([TDNNNetwork(20).config] * 2, members=3)
-
-
-def test_gcn_detector():
-    graphs, _, _ = collate_graphs([(torch.randn(16, 20), torch.tensor(1.0), 0)] * 3, k=4)
-    logits = GCNDetector([16, 20])(graphs)
-    assert logits.shape == (3,)
-    assert torch.isfinite(logits).all()
+        EnsembleNetwork([TDNNNetwork([32, 20])])
 
 
 @pytest.mark.parametrize(
@@ -156,9 +163,9 @@ def test_gcn_detector():
 def test_balanced_loss_weighs_bona_fide_by_the_class_ratio_of_the_training_items(
     augmentations: list, weight: float
 ):
-    datamodule = SequenceDataModule(None, augmentations=augmentations)
+    datamodule = SequenceDataModule(augmentations=augmentations)
     datamodule.clips = {"train": [SimpleNamespace(label=1)] * 3 + [SimpleNamespace(label=0)] * 6}
-    detector = LSTMDetector([8, 4], balanced_loss=True)
+    detector = Detector([8, 4], RecurrentNetwork, balanced_loss=True)
     detector._trainer = SimpleNamespace(datamodule=datamodule)
     detector.setup("fit")
     assert float(detector.loss.pos_weight) == weight
@@ -167,11 +174,11 @@ def test_balanced_loss_weighs_bona_fide_by_the_class_ratio_of_the_training_items
     assert torch.isclose(detector.loss(logits, labels), expected)
     # The weight belongs to the training split: checkpoints neither keep nor need it.
     assert "loss.pos_weight" not in detector.state_dict()
-    LSTMDetector([8, 4]).load_state_dict(detector.state_dict())
+    Detector([8, 4], RecurrentNetwork).load_state_dict(detector.state_dict())
 
 
 def test_the_loss_is_unweighted_by_default():
-    detector = LSTMDetector([8, 4])
+    detector = Detector([8, 4], RecurrentNetwork)
     detector.setup("fit")
     assert detector.loss.pos_weight is None
 
@@ -185,7 +192,7 @@ def test_the_loss_is_unweighted_by_default():
     ],
 )
 def test_a_model_predicting_one_class_is_warned_about(scores: list[float], warning: str | None):
-    detector = LSTMDetector([8, 4])
+    detector = Detector([8, 4], RecurrentNetwork)
     detector.val_metrics.update(torch.tensor(scores), torch.tensor([1, 1, 0, 0]))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

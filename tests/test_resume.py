@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, REPO, run_cli_process, small_run_args
+from conftest import CONFIG_DIR, REPO, run_cli_process, small_run_args
 
 from deepfake_audio.evaluate.scores import read_scores
 
 
 @pytest.mark.slow
 def test_killed_fit_resumes_to_the_same_result(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     train = ["--trainer.max_epochs=3", "--trainer.deterministic=true"]
     kill = tmp_path / "kill.yaml"
     kill.write_text(

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.corpus import CorpusError, index_corpus
-from deepfake_audio.features import normalise_utterance
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.serve.inference import AudioDetector
-from deepfake_audio.settings import MelFeatures
 
 
 def _tone(rate: int, seconds: float = 0.5, channels: int = 1) -> np.ndarray:
@@ -69,7 +69,7 @@ def test_inf_samples_are_refused(tmp_path: Path):
 
 
 def test_digital_silence_normalises_to_zeros():
-    silence = MelFeatures().front_end()(torch.zeros(16_000))
+    silence = FrontEnd(SpectralFeatures())(torch.zeros(16_000))
     assert torch.equal(normalise_utterance(silence), torch.zeros_like(silence))
 
 
@@ -99,7 +99,9 @@ def test_unicode_and_spaces_in_paths(tiny_corpus: Path, tmp_path: Path, detector
         shutil.copy(clip.path, corpus / name)
         rows.append(f'"{name}",{clip.speaker},{"bona-fide" if clip.label else "spoof"}')
     (corpus / "meta.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    dm = SequenceDataModule(corpus, features=MelFeatures(n_mels=20, frames=32), num_workers=0)
+    dm = SequenceDataModule(
+        root=corpus, features=SpectralFeatures(n_mels=20, frames=32), num_workers=0
+    )
     dm.prepare_data()
     dm.setup("fit")
     assert sum(len(clips) for clips in dm.clips.values()) == 24
@@ -114,7 +116,7 @@ def test_an_empty_corpus_is_an_error(tmp_path: Path):
 
 
 def test_a_config_typo_names_the_key(tiny_corpus: Path, tmp_path: Path, capsys):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     with pytest.raises(SystemExit) as exit_info:
         run_cli(
             [
@@ -177,7 +179,7 @@ class Payload:
 
 
 def test_checkpoints_are_never_unpickled(tiny_corpus: Path, tmp_path: Path):
-    config = f"--config={CONFIGS[0].parent / 'lstm.yaml'}"
+    config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     args = small_run_args(tiny_corpus, tmp_path, batch_size=4)
     run_cli(["fit", config, *args, "--trainer.max_epochs=1"])
     clean = tmp_path / "lstm" / "version_0" / "checkpoints" / "best.ckpt"

@@ -21,6 +21,7 @@ from deepfake_audio.evaluate.scores import (
     read_scores,
     write_scores,
 )
+from deepfake_audio.runs import RunFolder
 
 SCORES = [0.9, 0.8, 0.35, 0.6, 0.2, 0.1]
 LABELS = [1, 1, 1, 0, 0, 0]
@@ -108,7 +109,7 @@ def test_breakdowns():
 
 
 def test_score_files_round_trip(tmp_path: Path):
-    write_scores(_clips(), tmp_path)
+    write_scores(_clips(), RunFolder(tmp_path))
     assert read_scores(tmp_path / "scores.csv") == _clips()
     lines = (tmp_path / "scores.txt").read_text().splitlines()
     assert lines[0] == "a 0.9" and len(lines) == 5

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIGS, run_cli, small_run_args
+from conftest import CONFIG_DIR, run_cli, small_run_args
 from lightning.pytorch import Trainer
 
-from deepfake_audio.models import TDNNDetector
+from deepfake_audio.models import Detector
+from deepfake_audio.models.networks.tdnn import TDNNNetwork
 from deepfake_audio.serve.inference import AudioDetector
-from deepfake_audio.speed import CompileNetwork
+from deepfake_audio.training.speed import CompileNetwork
 
 
 @pytest.mark.parametrize(
@@ -23,11 +25,11 @@ def test_speed_switch_trains_and_checkpoints_load(
     run_cli(
         [
             "fit",
-            f"--config={CONFIGS[0].parent / f'{config}.yaml'}",
+            f"--config={CONFIG_DIR / f'{config}.yaml'}",
             *small_run_args(tiny_corpus, tmp_path, batch_size=4),
             "--trainer.max_epochs=1",
             "--trainer.limit_train_batches=2",
-            f"--trainer.callbacks+=deepfake_audio.speed.{switch}",
+            f"--trainer.callbacks+=deepfake_audio.training.speed.{switch}",
         ]
     )
     checkpoint = tmp_path / config / "version_0" / "checkpoints" / "last.ckpt"
@@ -38,12 +40,12 @@ def test_speed_switch_trains_and_checkpoints_load(
             memory_format=torch.channels_last
         )
     detector = AudioDetector.load(checkpoint)  # loads into a plain network
-    assert detector.spec.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
+    assert detector.model.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
 
 
 @pytest.mark.parametrize("members", [1, 2])
 def test_compile_reaches_the_modules_that_training_calls(members: int):
-    detector = TDNNDetector([32, 20], channels=8, members=members)
+    detector = Detector([32, 20], partial(TDNNNetwork, channels=8), members=members)
     CompileNetwork().setup(Trainer(logger=False), detector, "fit")
     called = detector.network.members if members > 1 else [detector.network]
     assert all(module._compiled_call_impl is not None for module in called)
@@ -57,7 +59,7 @@ def test_fit_with_log_mel_on_the_device(tiny_corpus: Path, tmp_path: Path, confi
     run_cli(
         [
             "fit",
-            f"--config={CONFIGS[0].parent / f'{config}.yaml'}",
+            f"--config={CONFIG_DIR / f'{config}.yaml'}",
             *small_run_args(tiny_corpus, tmp_path, batch_size=4),
             "--data.features_on_device=true",
             f"--data.augmentations+={spec_augment}",

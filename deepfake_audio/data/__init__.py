@@ -1,7 +1,7 @@
 """Corpora, splits, datasets and the DataModules of each input representation.
 
-The DataModules load lazily, so that inference code importing ``deepfake_audio.data.graph``
-or the audio helpers does not pay for Lightning.
+The DataModules load lazily, so that code importing the corpus indexers or the audio helpers
+does not pay for Lightning.
 """
 
 from deepfake_audio.lazy import lazy_attributes

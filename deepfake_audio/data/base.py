@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,8 +31,9 @@ from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, assign_splits, hold_out_attack
-from deepfake_audio.features import normalise_utterance
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
+from deepfake_audio.runs import RunFolder
 
 
 def _one_thread(_: int) -> None:
@@ -67,9 +67,10 @@ class AudioDataModule(LightningDataModule):
 
     Every file is decoded once up front (in parallel, into the cache): unreadable files are left
     out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
-    run's log folder, together with the split lists (``splits.csv``). Subclasses decide how a
-    normalised ``[rows, frames]`` feature matrix becomes a model input. With ``features_on_device``
-    the loaders yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
+    run's log folder, together with the split lists (``splits.csv``). Subclasses name the
+    :attr:`representation` that turns a normalised ``[rows, frames]`` feature matrix into a model
+    input; every other argument is declared here once. With ``features_on_device`` the loaders
+    yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
     ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation and
@@ -78,18 +79,18 @@ class AudioDataModule(LightningDataModule):
 
     def __init__(
         self,
-        root: Path | None,
-        format: str,
-        features: MelFeatures,
-        split: SplitSpec,
-        augmentations: list[Augmentation] | None,
-        cache: bool,
-        cache_dir: Path | None,
-        features_on_device: bool,
-        batch_size: int,
-        num_workers: int,
-        seed: int,
-        test_windows: Literal["all", "first"],
+        root: Path | None = None,
+        features: SpectralFeatures = SpectralFeatures(),
+        split: SplitSpec = SplitSpec(),
+        augmentations: list[Augmentation] | None = None,
+        format: str = "auto",
+        cache: bool = True,
+        cache_dir: Path | None = None,
+        features_on_device: bool = False,
+        batch_size: int = 32,
+        num_workers: int = 2,
+        seed: int = 42,
+        test_windows: Literal["all", "first"] = "all",
     ) -> None:
         super().__init__()
         if test_windows not in ("all", "first"):
@@ -116,26 +117,24 @@ class AudioDataModule(LightningDataModule):
         self.seed = seed
         self.test_windows = test_windows
         self.clips: dict[str, list[Clip]] = {}
-        self._device_front_end = features.front_end() if features_on_device else None
+        self._device_front_end = FrontEnd(features) if features_on_device else None
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 
     @property
+    def representation(self) -> Representation:
+        """How features become this DataModule's model inputs."""
+        raise NotImplementedError
+
+    @property
+    def input_spec(self) -> InputSpec:
+        """The input contract of the models trained on this DataModule."""
+        return InputSpec.of(self.features, self.representation)
+
+    @property
     def input_shape(self) -> list[int]:
         """Shape of one model input, linked to the detector by the CLI."""
-        raise NotImplementedError
-
-    def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        """A picklable function turning one ``[rows, frames]`` feature matrix into a model input."""
-        raise NotImplementedError
-
-    def collate(self) -> Callable | None:
-        """A picklable collate function for the loaders; ``None`` stacks tensors."""
-        return None
-
-    def batch_inputs(self, features: torch.Tensor) -> Any:
-        """A batch of normalised features ``[batch, rows, frames]`` as one model input."""
-        return self.input_transform()(features)
+        return self.input_spec.input_shape
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Model inputs of a transferred batch (:meth:`device_inputs`), augmented while
@@ -154,12 +153,8 @@ class AudioDataModule(LightningDataModule):
         for augmentation in self.augmentations if augment else []:
             if isinstance(augmentation, FeatureAugmentation):
                 features = torch.stack([augmentation(item) for item in features])
-        inputs = self.batch_inputs(normalise_utterance(features, self.features.blocks))
+        inputs = self.representation.batch(normalise_utterance(features, self.features.blocks))
         return inputs, labels, indices
-
-    def inference_spec(self) -> dict:
-        """What inference needs to turn audio into this DataModule's inputs (plain JSON)."""
-        return {"features": asdict(self.features)}
 
     @property
     def corpus_root(self) -> Path:
@@ -236,19 +231,19 @@ class AudioDataModule(LightningDataModule):
         if self.trainer is not None:
             log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
             if self.trainer.is_global_zero and log_dir:
-                self.report.write(Path(log_dir))
+                self.report.write(RunFolder(Path(log_dir)))
 
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
         on_device = self.features_on_device
         use_waves = on_device or "features" not in self._readers or (train and self.wave_training)
-        front_end = self.features.front_end() if use_waves and not on_device else None
+        front_end = FrontEnd(self.features) if use_waves and not on_device else None
         # Inference's windows: window_samples apart, which is frames - 1 hops of the features.
         hop = self.features.window_samples if use_waves else self.features.frames - 1
         return ClipDataset(
             self.clips[split],
             read=self._readers["waveform" if use_waves else "features"],
             length=self.features.window_samples if use_waves else self.features.frames,
-            to_input=self.input_transform(),
+            to_input=self.representation.item,
             front_end=front_end,
             blocks=self.features.blocks,
             waves=use_waves,
@@ -270,7 +265,7 @@ class AudioDataModule(LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             num_workers=self.num_workers,
-            collate_fn=None if self.features_on_device else self.collate(),
+            collate_fn=None if self.features_on_device else self.representation.collate(),
             worker_init_fn=_one_thread,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),

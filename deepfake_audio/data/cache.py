@@ -14,7 +14,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -23,8 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
-from deepfake_audio.features import FrontEnd
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd
 
 CACHE_VERSION = 2
 
@@ -44,15 +44,15 @@ class FrontEndExtractor:
     does, so that frame-to-frame differences see the same seams in training, test and serving.
     """
 
-    features: MelFeatures
+    features: SpectralFeatures
     dtype = np.float16
 
     def settings(self) -> dict:
-        return {"kind": "logmel", "short_clips": "repeated", **asdict(self.features)}
+        return {"kind": "logmel", "short_clips": "repeated", **self.features.to_dict()}
 
     @cached_property
     def front_end(self) -> FrontEnd:
-        return self.features.front_end()
+        return FrontEnd(self.features)
 
     def __call__(self, path: Path) -> np.ndarray:
         wave = load_audio(path, self.features.sample_rate)

@@ -8,7 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}
+from deepfake_audio.reading import AUDIO_SUFFIXES
+
 BONA_FIDE, SPOOF = 1, 0
 LABEL_NAMES = {BONA_FIDE: "bona-fide", SPOOF: "spoof"}
 _LABELS = {

@@ -1,153 +1,67 @@
-"""The three input representations: log-mel image, kNN graph of frames, frame sequence."""
+"""The DataModules of each input representation: feature images, frame sequences, frame graphs.
+
+Each declares only its own arguments and its front end's defaults; the rest are
+:class:`~.base.AudioDataModule`'s, which the CLI lists and checks for every subclass."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from pathlib import Path
-from typing import Literal
+from typing import Any
 
-import torch
-from torch_geometric.data import Batch
-
-from deepfake_audio.data.augment import Augmentation
 from deepfake_audio.data.base import AudioDataModule
-from deepfake_audio.data.graph import collate_graphs, graph_batch
-from deepfake_audio.data.split import SplitSpec
-from deepfake_audio.features import as_frames, as_image
-from deepfake_audio.settings import MelFeatures
+from deepfake_audio.features import (
+    FrameGraph,
+    FrameSequence,
+    Image,
+    Representation,
+    SpectralFeatures,
+)
 
 
 class MelImageDataModule(AudioDataModule):
-    """Log-mel "images" ``[channels, n_mels, frames]`` for CNNs (the mel repeated per channel)."""
+    """Feature "images" ``[channels, rows, frames]`` for CNNs (the features repeated per
+    channel)."""
 
     def __init__(
         self,
-        root: Path | None = None,
         channels: int = 3,
-        features: MelFeatures = MelFeatures(n_mels=50, frames=250),
-        split: SplitSpec = SplitSpec(),
-        augmentations: list[Augmentation] | None = None,
-        format: str = "auto",
-        cache: bool = True,
-        cache_dir: Path | None = None,
-        features_on_device: bool = False,
-        batch_size: int = 32,
-        num_workers: int = 2,
-        seed: int = 42,
-        test_windows: Literal["all", "first"] = "all",
+        features: SpectralFeatures = SpectralFeatures(n_mels=50, frames=250),
+        **options: Any,
     ) -> None:
-        super().__init__(
-            root=root,
-            format=format,
-            features=features,
-            split=split,
-            augmentations=augmentations,
-            cache=cache,
-            cache_dir=cache_dir,
-            features_on_device=features_on_device,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            test_windows=test_windows,
-        )
+        super().__init__(features=features, **options)
         self.channels = channels
 
     @property
-    def input_shape(self) -> list[int]:
-        return [self.channels, self.features.frame_size, self.features.frames]
-
-    def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return partial(as_image, channels=self.channels)
-
-    def inference_spec(self) -> dict:
-        return {**super().inference_spec(), "representation": "image", "channels": self.channels}
+    def representation(self) -> Representation:
+        return Image(self.channels)
 
 
 class SequenceDataModule(AudioDataModule):
-    """Log-mel frame sequences ``[frames, n_mels]`` for recurrent models."""
+    """Frame sequences ``[frames, rows]`` for recurrent and time-delay models."""
 
     def __init__(
         self,
-        root: Path | None = None,
-        features: MelFeatures = MelFeatures(n_mels=128, frames=200),
-        split: SplitSpec = SplitSpec(),
-        augmentations: list[Augmentation] | None = None,
-        format: str = "auto",
-        cache: bool = True,
-        cache_dir: Path | None = None,
-        features_on_device: bool = False,
-        batch_size: int = 32,
-        num_workers: int = 2,
-        seed: int = 42,
-        test_windows: Literal["all", "first"] = "all",
+        features: SpectralFeatures = SpectralFeatures(n_mels=128, frames=200),
+        **options: Any,
     ) -> None:
-        super().__init__(
-            root=root,
-            format=format,
-            features=features,
-            split=split,
-            augmentations=augmentations,
-            cache=cache,
-            cache_dir=cache_dir,
-            features_on_device=features_on_device,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            test_windows=test_windows,
-        )
+        super().__init__(features=features, **options)
 
     @property
-    def input_shape(self) -> list[int]:
-        return [self.features.frames, self.features.frame_size]
-
-    def input_transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return as_frames
-
-    def inference_spec(self) -> dict:
-        return {**super().inference_spec(), "representation": "sequence"}
+    def representation(self) -> Representation:
+        return FrameSequence()
 
 
-class GraphDataModule(SequenceDataModule):
-    """Graphs whose nodes are mel frames (n_mels features each), linked to their k nearest."""
+class GraphDataModule(AudioDataModule):
+    """Graphs whose nodes are feature frames, each linked to its ``k`` nearest frames."""
 
     def __init__(
         self,
-        root: Path | None = None,
         k: int = 8,
-        features: MelFeatures = MelFeatures(n_mels=50, frames=250),
-        split: SplitSpec = SplitSpec(),
-        augmentations: list[Augmentation] | None = None,
-        format: str = "auto",
-        cache: bool = True,
-        cache_dir: Path | None = None,
-        features_on_device: bool = False,
-        batch_size: int = 32,
-        num_workers: int = 2,
-        seed: int = 42,
-        test_windows: Literal["all", "first"] = "all",
+        features: SpectralFeatures = SpectralFeatures(n_mels=50, frames=250),
+        **options: Any,
     ) -> None:
-        super().__init__(
-            root=root,
-            format=format,
-            features=features,
-            split=split,
-            augmentations=augmentations,
-            cache=cache,
-            cache_dir=cache_dir,
-            features_on_device=features_on_device,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            seed=seed,
-            test_windows=test_windows,
-        )
+        super().__init__(features=features, **options)
         self.k = k
 
-    def collate(self) -> Callable:
-        return partial(collate_graphs, k=self.k)
-
-    def inference_spec(self) -> dict:
-        return {**super().inference_spec(), "representation": "graph", "k": self.k}
-
-    def batch_inputs(self, features: torch.Tensor) -> Batch:
-        return graph_batch(as_frames(features), self.k)
+    @property
+    def representation(self) -> Representation:
+        return FrameGraph(self.k)

@@ -15,7 +15,7 @@ from deepfake_audio.data.augment import (
     WaveAugmentation,
 )
 from deepfake_audio.data.corpus import Clip
-from deepfake_audio.features import FrontEnd, normalise_utterance
+from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.windows import window_starts
 
 

@@ -14,6 +14,7 @@ from deepfake_audio.audio import load_audio
 from deepfake_audio.data.cache import scan
 from deepfake_audio.data.corpus import LABEL_NAMES, SPLITS, Clip
 from deepfake_audio.files import atomic_write, atomic_write_text
+from deepfake_audio.runs import RunFolder
 
 
 @dataclass(frozen=True)
@@ -85,18 +86,18 @@ class DataReport:
             lines += [f"  {path}: {reason}" for path, reason in sorted(self.unreadable.items())]
         return "\n".join(lines)
 
-    def write(self, folder: Path) -> None:
-        """Write ``data_report.txt``, ``unreadable.csv`` and ``splits.csv`` into ``folder``.
+    def write(self, run: RunFolder) -> None:
+        """Write a run's ``data_report.txt``, ``unreadable.csv`` and ``splits.csv``.
 
         ``splits.csv`` is itself a manifest: ``--data.root splits.csv`` reuses the split.
         """
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "data_report.txt", self.summary() + "\n")
-        with atomic_write(folder / "unreadable.csv") as handle:
+        run.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run.data_report, self.summary() + "\n")
+        with atomic_write(run.unreadable) as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "reason"])
             writer.writerows(sorted((str(p), reason) for p, reason in self.unreadable.items()))
-        with atomic_write(folder / "splits.csv") as handle:
+        with atomic_write(run.splits) as handle:
             writer = csv.writer(handle)
             writer.writerow(["path", "label", "speaker", "split", "attack"])
             for clip in sorted(self.clips, key=lambda c: (SPLITS.index(c.split), str(c.path))):

@@ -1,6 +1,2 @@
-"""Evaluation beyond the per-stage metrics: score files, thresholds, breakdowns, comparisons."""
-
-from deepfake_audio.evaluate.report import TestReport
-from deepfake_audio.evaluate.tensorboard import ValidationFigures
-
-__all__ = ["TestReport", "ValidationFigures"]
+"""Evaluation: metrics from score files, test reports, tables, figures and TensorBoard
+extras, and scoring under unseen recording conditions. Nothing here launches a fit."""

@@ -107,3 +107,20 @@ def histogram_figure(runs: Runs) -> Figure:
         axes.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def alpha_heatmap(
+    edge_weights: np.ndarray, node_weights: np.ndarray, edges: list[str], operations: list[str]
+) -> Figure:
+    """A DARTS search's operation weights (softmax α) per edge, each edge labelled with its
+    normalised β."""
+    figure, axes = plt.subplots(figsize=(1 + 0.7 * len(operations), 1 + 0.35 * len(edges)))
+    image = axes.imshow(np.asarray(edge_weights), cmap="viridis", aspect="auto", vmin=0)
+    axes.set_xticks(range(len(operations)), operations, rotation=45, ha="right")
+    labels = [f"{edge} (β {float(w):.2f})" for edge, w in zip(edges, node_weights, strict=True)]
+    axes.set_yticks(range(len(edges)), labels)
+    axes.set_xlabel("operation")
+    axes.set_ylabel("edge source->node")
+    figure.colorbar(image, ax=axes, label="softmax α")
+    figure.tight_layout()
+    return figure

@@ -27,6 +27,7 @@ from deepfake_audio.evaluate.scores import (
 )
 from deepfake_audio.files import atomic_write_text
 from deepfake_audio.models.metrics import detection_metrics
+from deepfake_audio.runs import RunFolder
 
 
 def gather_unique(
@@ -186,9 +187,9 @@ class TestReport(ScoreCollector):
             pl_module.log(name, value, rank_zero_only=True)
         log_dir = trainer.log_dir  # a collective call under DDP: every rank asks
         if trainer.is_global_zero and log_dir:
-            folder = Path(log_dir)
-            folder.mkdir(parents=True, exist_ok=True)
-            write_scores(scored, folder)
+            run = RunFolder(Path(log_dir))
+            run.path.mkdir(parents=True, exist_ok=True)
+            write_scores(scored, run)
             summary["checkpoint"] = trainer.ckpt_path
             text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
-            atomic_write_text(folder / "metrics.json", text + "\n")
+            atomic_write_text(run.metrics, text + "\n")

@@ -1,8 +1,10 @@
-"""``deepfake robustness MODEL --splits RUN/splits.csv``: EER under recording conditions no
-training clip had.
+"""``deepfake robustness RUN``: EER under recording conditions no training clip had.
 
-    deepfake robustness lightning_logs/best/version_0/checkpoints/best.ckpt \\
-        --splits lightning_logs/best/version_0/splits.csv --conditions clean telephone noise:20
+    deepfake robustness lightning_logs/best/version_0 --conditions clean telephone noise:20
+    deepfake robustness models/best --splits lightning_logs/best/version_0/splits.csv
+
+RUN is a run folder (its best checkpoint and its ``splits.csv``), a checkpoint inside one, or
+any checkpoint or package with ``--splits``.
 
 Each clip of the split (both classes alike) is degraded by each condition, then scored exactly
 as ``deepfake detect`` scores a file (all windows, mean). Conditions are seeded per clip, so a
@@ -29,6 +31,7 @@ from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
 from deepfake_audio.data.corpus import Clip, index_manifest
 from deepfake_audio.evaluate.scores import auroc, eer_threshold, metrics_at
 from deepfake_audio.files import atomic_write, atomic_write_text
+from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.scoring import WindowedDetector
 
 DEFAULT_CONDITIONS = (
@@ -135,8 +138,10 @@ def main(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="deepfake robustness", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an exported package")
-    parser.add_argument("--splits", type=Path, required=True, help="a run's splits.csv")
+    parser.add_argument(
+        "model", type=Path, help="a run folder, a checkpoint (.ckpt) or an exported package"
+    )
+    parser.add_argument("--splits", type=Path, help="a run's splits.csv (default: the run's)")
     parser.add_argument("--split", default="test", help="which split to score (default: test)")
     parser.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS))
     parser.add_argument("--seed", type=int, default=0, help="seeds each clip's degradation")
@@ -147,19 +152,24 @@ def main(args: list[str]) -> int:
         conditions = {name: condition(name) for name in options.conditions}
     except ValueError as error:
         parser.error(str(error))
-    if not options.splits.is_file():
-        parser.error(f"{options.splits}: no such splits file")
+    run = RunFolder.of(options.model)
+    model = (
+        run.checkpoint() if run.checkpoint().is_file() and options.model.is_dir() else options.model
+    )
+    splits = options.splits or run.splits
+    if not splits.is_file():
+        parser.error(f"{splits}: no such splits file (give a run's with --splits)")
 
     from deepfake_audio.serve.inference import AudioDetector
 
-    detector = AudioDetector.load(options.model, device=options.device)
-    if detector.features.sample_rate != SAMPLE_RATE:
+    detector = AudioDetector.load(model, device=options.device)
+    if detector.spec.sample_rate != SAMPLE_RATE:
         parser.error(
             f"the conditions are made at {SAMPLE_RATE} Hz; this model reads "
-            f"{detector.features.sample_rate} Hz"
+            f"{detector.spec.sample_rate} Hz"
         )
-    clips = read_split(options.splits, options.split)
+    clips = read_split(splits, options.split)
     rows = score_conditions(detector, clips, conditions, options.seed)
-    out = options.out or options.splits.parent
-    print(write_tables(rows, options.model, detector.threshold, out))
+    out = options.out or splits.parent
+    print(write_tables(rows, model, detector.threshold, out))
     return 0

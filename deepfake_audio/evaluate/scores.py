@@ -13,6 +13,7 @@ import numpy as np
 
 from deepfake_audio.data.corpus import LABEL_NAMES, SPOOF, parse_label
 from deepfake_audio.files import atomic_write, atomic_write_text
+from deepfake_audio.runs import RunFolder
 
 
 @dataclass(frozen=True)
@@ -161,10 +162,10 @@ def _group_summary(members: Sequence[ScoredClip]) -> dict:
 SCORE_COLUMNS = ["file", "speaker", "label", "attack", "duration", "score"]
 
 
-def write_scores(clips: Iterable[ScoredClip], folder: Path) -> None:
-    """``scores.csv`` (all columns) and ASVspoof-style ``scores.txt`` (``utt score``)."""
+def write_scores(clips: Iterable[ScoredClip], run: RunFolder) -> None:
+    """A run's ``scores.csv`` (all columns) and ASVspoof-style ``scores.txt`` (``utt score``)."""
     clips = list(clips)
-    with atomic_write(folder / "scores.csv") as handle:
+    with atomic_write(run.scores) as handle:
         writer = csv.writer(handle)
         writer.writerow(SCORE_COLUMNS)
         for c in clips:
@@ -180,7 +181,7 @@ def write_scores(clips: Iterable[ScoredClip], folder: Path) -> None:
                 ]
             )
     lines = [f"{Path(c.file).stem} {c.score!r}\n" for c in clips]
-    atomic_write_text(folder / "scores.txt", "".join(lines))
+    atomic_write_text(run.asvspoof_scores, "".join(lines))
 
 
 def read_scores(path: Path) -> list[ScoredClip]:

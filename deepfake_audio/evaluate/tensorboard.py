@@ -1,23 +1,18 @@
-"""TensorBoard extras: validation ROC and confusion matrix, example spectrograms, HPARAMS."""
+"""TensorBoard extras: validation ROC and confusion matrix, example inputs, HPARAMS, and the
+architecture weights of a DARTS search."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch_geometric.data import Batch
 
-from deepfake_audio.evaluate.plots import confusion_figure, plt, roc_figure
+from deepfake_audio.evaluate.plots import alpha_heatmap, confusion_figure, plt, roc_figure
 from deepfake_audio.evaluate.report import ScoreCollector
 
 
-def _spectrogram(inputs: Any, item: int) -> torch.Tensor:
-    """The ``[n_mels, frames]`` log-mel of one item of any representation's batch."""
-    if isinstance(inputs, Batch):
-        return inputs.x[inputs.ptr[item] : inputs.ptr[item + 1]].T
-    return inputs[item, 0] if inputs.ndim == 4 else inputs[item].T
+def _tensorboard(trainer: Trainer) -> TensorBoardLogger | None:
+    return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
 
 
 class ValidationFigures(ScoreCollector):
@@ -27,9 +22,6 @@ class ValidationFigures(ScoreCollector):
 
     def __init__(self, examples_per_class: int = 2) -> None:
         self.examples_per_class = examples_per_class
-
-    def _tensorboard(self, trainer: Trainer) -> TensorBoardLogger | None:
-        return next((lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)), None)
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.reset()
@@ -45,18 +37,15 @@ class ValidationFigures(ScoreCollector):
         dataloader_idx: int = 0,
     ) -> None:
         self.collect(outputs, batch)
+        representation = trainer.datamodule.input_spec.representation
         for item, label in enumerate(batch[1].int().tolist()):
             if len(self.examples[label]) < self.examples_per_class:
-                self.examples[label].append(_spectrogram(batch[0], item).detach().cpu())
+                rows = representation.rows(batch[0], item)
+                self.examples[label].append(rows.detach().cpu())
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         clips = getattr(trainer.datamodule, "clips", {}).get("val")
-        if (
-            trainer.sanity_checking
-            or not self.scores
-            or not clips
-            or not self._tensorboard(trainer)
-        ):
+        if trainer.sanity_checking or not self.scores or not clips or not _tensorboard(trainer):
             return
         scored = self.scored(pl_module, clips)
         if not trainer.is_global_zero:
@@ -71,7 +60,7 @@ class ValidationFigures(ScoreCollector):
         ]
         if shown:
             figures["val/examples"] = self._examples_figure(shown)
-        writer = self._tensorboard(trainer).experiment
+        writer = _tensorboard(trainer).experiment
         for tag, figure in figures.items():
             writer.add_figure(tag, figure, global_step=trainer.global_step)
             plt.close(figure)
@@ -81,12 +70,12 @@ class ValidationFigures(ScoreCollector):
         figure, grid = plt.subplots(1, len(shown), figsize=(3 * len(shown), 2.6), squeeze=False)
         for panel, (name, spectrogram) in zip(grid[0], shown, strict=True):
             panel.imshow(spectrogram.float().numpy(), origin="lower", aspect="auto", cmap="magma")
-            panel.set(title=name, xlabel="frame", ylabel="mel band")
+            panel.set(title=name, xlabel="frame", ylabel="feature row")
         figure.tight_layout()
         return figure
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        logger = self._tensorboard(trainer)
+        logger = _tensorboard(trainer)
         if logger is None or not trainer.is_global_zero:
             return
         final = {
@@ -98,3 +87,22 @@ class ValidationFigures(ScoreCollector):
         if best is not None:
             final["hp/best_val_eer"] = float(best)
         logger.log_hyperparams(pl_module.hparams, metrics=final)
+
+
+class SearchFigures(Callback):
+    """After each training epoch of an architecture search, a heat map of the operation weights
+    (softmax α) per edge, each labelled with its normalised β (``search/alpha``)."""
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        network = pl_module.network
+        logger = _tensorboard(trainer)
+        if not hasattr(network, "edge_weights") or logger is None or not trainer.is_global_zero:
+            return
+        figure = alpha_heatmap(
+            network.edge_weights().detach().cpu(),
+            network.node_weights().detach().cpu(),
+            network.edge_names(),
+            network.operations,
+        )
+        logger.experiment.add_figure("search/alpha", figure, global_step=trainer.global_step)
+        plt.close(figure)

@@ -28,10 +28,11 @@ import torch
 from matplotlib.figure import Figure
 
 from deepfake_audio.audio import load_audio
-from deepfake_audio.features import normalise_utterance
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import normalise_utterance
+from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.scoring import Detection
-from deepfake_audio.settings import MelFeatures
 
 VERDICTS = {"bona-fide": "Real", "spoof": "Fake"}
 Outputs = tuple[str, Figure | None, Figure | None]
@@ -43,7 +44,8 @@ def model_name(path: Path) -> str:
     if path.is_dir():
         return path.name
     run = path.resolve().parent
-    run = run.parent if run.name == "checkpoints" else run
+    if run == RunFolder.of(path.resolve()).checkpoints:
+        run = run.parent
     return "/".join(part.name for part in (run.parent, run, path) if part.name)
 
 
@@ -63,7 +65,7 @@ def window_figure(detection: Detection, threshold: float) -> Figure:
     return figure
 
 
-def input_rows(features: MelFeatures) -> tuple[str, list[int] | None]:
+def input_rows(features: SpectralFeatures) -> tuple[str, list[int] | None]:
     """A title naming the rows of the model's input and the rows where each kind of value
     starts after the first (static, Δ, ΔΔ, phase deviations); None for a plain spectrogram."""
     kind = "mel" if features.scale == "mel" else "linear"
@@ -88,19 +90,20 @@ def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: fl
     """The whole clip as the model's front end computes it: a plain log spectrogram as it is,
     or its cepstra, deltas and phase rows standardised as the model sees them (the cepstral
     rows together, the phase rows apart), with a line where each kind starts."""
+    features = detector.spec.features
     rows = detector.front_end(wave.to(detector.device)).cpu()
-    title, starts = input_rows(detector.features)
+    title, starts = input_rows(features)
     figure = Figure(figsize=(6, 3), layout="constrained")
     axes = figure.subplots()
     if starts is not None:
-        rows = normalise_utterance(rows, detector.features.blocks)
+        rows = normalise_utterance(rows, features.blocks)
     image = axes.imshow(
         rows.numpy(), origin="lower", aspect="auto", extent=(0, duration, 0, rows.shape[0])
     )
     for start in starts or []:
         axes.axhline(start, color="white", linewidth=0.8)
     plain = starts is None
-    label = f"{detector.features.scale} band" if plain else "feature row"
+    label = f"{features.scale} band" if plain else "feature row"
     axes.set(title=title, xlabel="time (s)", ylabel=label)
     figure.colorbar(image, ax=axes, label="log power" if plain else "standardised value")
     return figure
@@ -122,7 +125,7 @@ def analyse(detector: AudioDetector, path: str | Path | None, max_seconds: float
                 None,
                 None,
             )
-        wave = load_audio(path, detector.features.sample_rate)
+        wave = load_audio(path, detector.spec.sample_rate)
     except Exception:  # soundfile raises several types for input that is not audio
         return (
             f"'{name}' could not be read as audio: please upload a speech recording "

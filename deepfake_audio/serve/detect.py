@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from deepfake_audio.data.corpus import AUDIO_SUFFIXES
+from deepfake_audio.reading import AUDIO_SUFFIXES
 from deepfake_audio.serve.scoring import AGGREGATES, Detection
 
 COLUMNS = ["file", "score", "prediction", "confidence", "duration", "windows", "error"]

@@ -9,41 +9,97 @@ it never unpickles anything. With ``--onnx`` it also holds ``model.onnx`` and
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from deepfake_audio import __version__
-from deepfake_audio.serve.inference import ModelSpec, load_checkpoint
-from deepfake_audio.serve.onnx import onnx_files
+from deepfake_audio.features import SpectralFeatures
+from deepfake_audio.features.front_end import FrontEnd
+from deepfake_audio.models.networks import build_network
+from deepfake_audio.runs import RunFolder
+from deepfake_audio.serve import onnx
+from deepfake_audio.serve.package import CARD, CONFIG, WEIGHTS, ModelSpec, load_checkpoint
 
 
-def _describe(features: dict[str, Any]) -> str:
+def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, bytes]:
+    """The ONNX files of a package by name: the network (input to one logit per window, batch
+    and frame axes dynamic) and the front end's filterbank (and DCT, for cepstra); raises
+    ``ValueError`` for an input with no ONNX form."""
+    spec = model.input
+    representation = spec.representation
+    if representation.onnx_frames_axis is None:
+        raise ValueError(
+            f"no ONNX export for {representation.name!r} input: {representation.onnx_refusal}"
+        )
+    network = build_network(model.network)
+    network.load_state_dict(weights)
+    network.eval()
+    example = torch.zeros(2, *spec.input_shape)
+    buffer = io.BytesIO()
+    # The TorchScript exporter is deprecated, but exports these networks in about a second;
+    # torch.export takes several. Its deprecation and tracer warnings are silenced: the tests
+    # check the exported graphs.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            network,
+            (example,),
+            buffer,
+            input_names=["input"],
+            output_names=["logit"],
+            dynamic_axes={
+                "input": {0: "batch", representation.onnx_frames_axis: "frames"},
+                "logit": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+    front_end = FrontEnd(spec.features)
+    files = {onnx.MODEL: buffer.getvalue(), onnx.FILTERS: _npy(front_end.mel.fb)}
+    if front_end.dct is not None:
+        files[onnx.DCT] = _npy(front_end.dct)
+    return files
+
+
+def _npy(values: torch.Tensor) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, values.numpy())
+    return buffer.getvalue()
+
+
+def _describe(features: SpectralFeatures) -> str:
     """The front end in words, e.g. "60 cepstral coefficients of 128 linear log filterbank
     energies, with 2 orders of deltas"."""
-    bands = f"{features['n_mels']} {features.get('scale', 'mel')} log filterbank energies"
-    cepstra, deltas = features.get("cepstra", 0), features.get("deltas", 0)
-    described = f"{cepstra} cepstral coefficients of {bands}" if cepstra else bands
-    if not features.get("static", True):
-        return f"{deltas} orders of deltas of {described}"
-    return described + (f", with {deltas} orders of deltas" if deltas else "")
+    bands = f"{features.n_mels} {features.scale} log filterbank energies"
+    described = (
+        f"{features.cepstra} cepstral coefficients of {bands}" if features.cepstra else bands
+    )
+    if not features.static:
+        described = f"{features.deltas} orders of deltas of {described}"
+    elif features.deltas:
+        described += f", with {features.deltas} orders of deltas"
+    return described + (", and the bands' phase deviations" if features.phase else "")
 
 
 def _run_facts(checkpoint: Path) -> dict[str, Any]:
     """Test metrics and training data of the run a checkpoint belongs to, where recorded."""
-    run = checkpoint.resolve().parent.parent
-    facts: dict[str, Any] = {"checkpoint": checkpoint.name, "run": run.name}
-    if (run / "metrics.json").is_file():
-        metrics = json.loads((run / "metrics.json").read_text())
+    run = RunFolder.of(checkpoint.resolve())
+    facts: dict[str, Any] = {"checkpoint": checkpoint.name, "run": run.path.name}
+    if run.metrics.is_file():
+        metrics = run.read_metrics()
         keep = ("clips", "bona_fide", "spoof", "eer", "eer_ci95", "auroc", "at_0.5", "per_attack")
         facts["test_metrics"] = {key: metrics[key] for key in keep if key in metrics}
-    if (run / "config.yaml").is_file():
-        import yaml
-
-        data = yaml.safe_load((run / "config.yaml").read_text()).get("data", {})
+    if run.config().is_file():
+        data = run.read_config().get("data", {})
         options = data.get("init_args", {})
         facts["training_data"] = {
             "datamodule": data.get("class_path"),
@@ -52,8 +108,8 @@ def _run_facts(checkpoint: Path) -> dict[str, Any]:
             "split": options.get("split"),
             "seed": options.get("seed"),
         }
-    if (run / "data_report.txt").is_file():
-        facts["training_data_report"] = (run / "data_report.txt").read_text()
+    if run.data_report.is_file():
+        facts["training_data_report"] = run.data_report.read_text()
     return facts
 
 
@@ -61,14 +117,13 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
-def model_card(spec: ModelSpec, onnx: bool = False) -> str:
+def model_card(model: ModelSpec, onnx: bool = False) -> str:
     """README.md of a package: what the model is, how well it did, what it is not for."""
-    network = spec.network["init_args"]
-    name = network.get("backbone") or network.get("cell") or spec.network["class_path"]
-    features = spec.input["features"]
-    seconds = (features["frames"] - 1) * features["hop_length"] / features["sample_rate"]
-    metrics = spec.metadata.get("test_metrics")
-    data = spec.metadata.get("training_data", {})
+    network = model.network["init_args"]
+    name = network.get("backbone") or network.get("cell") or model.network["class_path"]
+    spec = model.input
+    metrics = model.metadata.get("test_metrics")
+    data = model.metadata.get("training_data", {})
     usage = ["deepfake detect path/to/this/folder audio.wav more/audio/"]
     if onnx:
         usage.append("deepfake detect --backend onnx path/to/this/folder audio.wav  # no torch")
@@ -77,7 +132,7 @@ def model_card(spec: ModelSpec, onnx: bool = False) -> str:
         "",
         "Tells bona fide (genuine) speech from spoofed (AI-generated) speech. The score is "
         "P(bona fide); a file is called bona fide when its score is at least the threshold "
-        f"**{spec.threshold:.4f}** (the validation EER threshold chosen in training).",
+        f"**{model.threshold:.4f}** (the validation EER threshold chosen in training).",
         "",
         "## Use",
         "```bash",
@@ -85,10 +140,11 @@ def model_card(spec: ModelSpec, onnx: bool = False) -> str:
         "```",
         "",
         "## Model",
-        f"- network: `{spec.network['class_path']}` with `{json.dumps(network)}`",
-        f"- input: {spec.input['representation']} of {_describe(features)}, "
-        f"{features['frames']} frames ({seconds:.1f} s at {features['sample_rate']} Hz) per "
-        "window; longer audio is scored in sliding windows and averaged",
+        f"- network: `{model.network['class_path']}` with `{json.dumps(network)}`",
+        f"- input: {spec.representation.name} of {_describe(spec.features)}, "
+        f"{spec.features.frames} frames ({spec.window_samples / spec.sample_rate:.1f} s at "
+        f"{spec.sample_rate} Hz) per window; longer audio is scored in sliding windows and "
+        "averaged",
         f"- exported with deepfake-audio {__version__}",
         "",
         "## Evaluation",
@@ -134,18 +190,18 @@ def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
     ``onnx`` adds the ONNX files (``ValueError`` before anything is written if unsupported)."""
     from safetensors.torch import save_file
 
-    spec, weights = load_checkpoint(checkpoint)
-    spec = ModelSpec(spec.network, spec.input, spec.threshold, _run_facts(checkpoint))
+    model, weights = load_checkpoint(checkpoint)
+    model = ModelSpec(model.network, model.input, model.threshold, _run_facts(checkpoint))
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new folder")
-    extra = onnx_files(spec, weights) if onnx else {}
+    extra = onnx_files(model, weights) if onnx else {}
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        save_file({k: v.contiguous() for k, v in weights.items()}, staging / "model.safetensors")
-        config = json.dumps(spec.to_json(), indent=2)
-        (staging / "config.json").write_text(config + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(model_card(spec, onnx), encoding="utf-8")
+        save_file({k: v.contiguous() for k, v in weights.items()}, staging / WEIGHTS)
+        config = json.dumps(model.to_json(), indent=2)
+        (staging / CONFIG).write_text(config + "\n", encoding="utf-8")
+        (staging / CARD).write_text(model_card(model, onnx), encoding="utf-8")
         for name, data in extra.items():
             (staging / name).write_bytes(data)
         staging.rename(out)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from deepfake_audio.features import InputSpec
 from deepfake_audio.reading import AudioError, audio_info
-from deepfake_audio.settings import MelFeatures
 from deepfake_audio.windows import window_starts
 
 AGGREGATES = ("mean", "max", "median")
@@ -40,12 +40,12 @@ class WindowedDetector:
     :meth:`crops` (``[n, window]`` windows of a waveform) and :meth:`score_windows`.
     """
 
-    features: MelFeatures
+    spec: InputSpec
     threshold: float
 
     @property
     def window(self) -> int:
-        return self.features.window_samples
+        return self.spec.window_samples
 
     def read(self, path: str | Path) -> Any:
         raise NotImplementedError
@@ -87,7 +87,7 @@ class WindowedDetector:
         """Score a mono waveform at the model's sample rate."""
         if aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-        rate = self.features.sample_rate
+        rate = self.spec.sample_rate
         window = round(window_seconds * rate) if window_seconds else self.window
         hop = round(hop_seconds * rate) if hop_seconds else window
         starts = window_starts(len(wave), window, hop)
@@ -115,7 +115,7 @@ class WindowedDetector:
         options = {"aggregate": aggregate, "batch_size": batch_size}
         try:
             info = audio_info(path)
-            rate = self.features.sample_rate
+            rate = self.spec.sample_rate
             window = round(window_seconds * rate) if window_seconds else self.window
             hop = round(hop_seconds * rate) if hop_seconds else window
             if info.duration <= max(STREAM_SECONDS, 2 * window / rate):
@@ -128,7 +128,7 @@ class WindowedDetector:
     def _detect_stream(
         self, path: str | Path, file_rate: int, frames: int, window: int, hop: int, **options: Any
     ) -> Detection:
-        rate = self.features.sample_rate
+        rate = self.spec.sample_rate
         total = math.ceil(frames * rate / file_rate)
         starts = window_starts(total, window, hop)
         scores: list[float] = []
@@ -153,7 +153,7 @@ class WindowedDetector:
         """Samples ``[begin, end)`` at the model's rate (and a little around them), read from
         the file with a margin aligned to both rates so the resampling matches a whole read.
         Returns the waveform and the model-rate index of its first sample."""
-        rate = self.features.sample_rate
+        rate = self.spec.sample_rate
         common = math.gcd(rate, audio.samplerate)
         unit, file_unit = rate // common, audio.samplerate // common
         margin = math.ceil(0.05 * rate / unit)

@@ -1,20 +1,18 @@
-"""Feature settings shared by training, caches and every inference backend (no torch needed)."""
+"""Front-end settings shared by training, caches and every inference backend (no torch needed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from typing import Any
 
 SAMPLE_RATE = 16_000
 SCALES = ("mel", "linear")
 
-if TYPE_CHECKING:
-    from deepfake_audio.features import FrontEnd
-
 
 @dataclass(frozen=True)
-class MelFeatures:
-    """Log filterbank settings shared by a DataModule, its cache and whatever serves its models.
+class SpectralFeatures:
+    """What the front end computes from a waveform: log filterbank energies, optionally their
+    cepstra, frame-to-frame differences and the bands' phase deviations.
 
     ``frames`` is the length of one model input; at 16 kHz and hop 512, 250 frames are 8 s.
     ``scale`` spaces the ``n_mels`` triangular filters on the mel scale (``mel``) or evenly in Hz
@@ -67,18 +65,5 @@ class MelFeatures:
         """Waveform length that yields exactly ``frames`` frames (centred STFT)."""
         return (self.frames - 1) * self.hop_length
 
-    def front_end(self) -> FrontEnd:
-        """The torch front end of these settings (torch loads only here)."""
-        from deepfake_audio.features import FrontEnd
-
-        return FrontEnd(
-            self.sample_rate,
-            self.n_fft,
-            self.hop_length,
-            self.n_mels,
-            self.scale,
-            self.cepstra,
-            self.deltas,
-            self.static,
-            self.phase,
-        )
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

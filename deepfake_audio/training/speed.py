@@ -1,7 +1,7 @@
 """Opt-in speed switches, as trainer callbacks (they change no weights and no checkpoint keys):
 
-    --trainer.callbacks+=deepfake_audio.speed.ChannelsLast     # CNNs on GPU
-    --trainer.callbacks+=deepfake_audio.speed.CompileNetwork   # torch.compile the network
+    --trainer.callbacks+=deepfake_audio.training.speed.ChannelsLast     # CNNs on GPU
+    --trainer.callbacks+=deepfake_audio.training.speed.CompileNetwork   # torch.compile it
 
 Measured on 2 CPU cores, neither helps there (torch.compile gains nothing and channels_last
 costs copies); they are for GPUs.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from deepfake_audio.models.networks import EnsembleNetwork
+from deepfake_audio.models.networks.ensemble import EnsembleNetwork
 
 
 class ChannelsLast(Callback):

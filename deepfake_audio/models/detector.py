@@ -1,7 +1,9 @@
-"""The LightningModule every detector shares: one logit, BCE loss, metrics, optimiser."""
+"""The detector: a network (or an ensemble of them) trained with BCE, its metrics, optimiser
+and validation threshold. One LightningModule serves every network in the registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,16 +13,24 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torchmetrics.classification import BinaryROC
 
+from deepfake_audio.models.format import migrate_checkpoint, stamp_checkpoint
 from deepfake_audio.models.metrics import detection_metrics
+from deepfake_audio.models.networks import Network
+from deepfake_audio.models.networks.ensemble import EnsembleNetwork
 
 Batch = tuple[Any, torch.Tensor, torch.Tensor]  # (inputs, labels, indices into the split)
+NetworkFactory = Callable[[list[int]], Network]  # input shape -> network
 
 
 class Detector(LightningModule):
-    """Base detector: subclasses build ``self.network``, a :class:`~.networks.Network`.
+    """Trains ``network``, built for ``input_shape`` (one input's shape, linked from the
+    DataModule by the CLI): ``forward`` returns one logit per input, and ``sigmoid(logit)`` is
+    P(bona fide).
 
-    ``forward`` returns one logit per input; ``sigmoid(logit)`` is P(bona fide).
-    ``input_shape`` is the shape of one input, linked from the DataModule by the CLI.
+    ``members`` > 1 trains that many networks side by side, each from its own initial weights
+    and on its own loss, and averages their logits (:class:`~.networks.ensemble.EnsembleNetwork`);
+    ``member_args`` gives each member's own network arguments (e.g. ``used_features``), so that
+    members that see different features err on different clips.
     ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training items
     (spoofs made from bona fide crops included), so that neither class dominates the loss.
     Test items may be windows of a clip, so the test metrics are the clips', computed by
@@ -30,11 +40,15 @@ class Detector(LightningModule):
     def __init__(
         self,
         input_shape: list[int],
+        network: NetworkFactory,
+        members: int = 1,
+        member_args: list[dict[str, Any]] | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         balanced_loss: bool = False,
     ) -> None:
         super().__init__()
+        self.save_hyperparameters()
         self.input_shape = tuple(input_shape)
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -46,11 +60,29 @@ class Detector(LightningModule):
         # The threshold at the validation EER of the last validation: saved with every
         # checkpoint, so detection and serving reuse the one chosen on held-out data.
         self.register_buffer("threshold", torch.tensor(0.5))
+        self.network = self.build(network, members, member_args)
+
+    def build(
+        self, network: NetworkFactory, members: int, member_args: list[dict[str, Any]] | None
+    ) -> Network:
+        """The network, or an ensemble of ``members`` of them."""
+        if members < 1:
+            raise ValueError(f"members must be at least 1, got {members}")
+        arguments = [{}] * members if member_args is None else list(member_args)
+        if len(arguments) != members:
+            raise ValueError(
+                f"member_args has {len(arguments)} entries for {members} members: give one each"
+            )
+        built = [network(list(self.input_shape), **args) for args in arguments]
+        return built[0] if members == 1 else EnsembleNetwork(built)
 
     def forward(self, inputs: Any) -> torch.Tensor:
         return self.network(inputs)
 
     def setup(self, stage: str) -> None:
+        spec = getattr(getattr(self._trainer, "datamodule", None), "input_spec", None)
+        if spec is not None:
+            self.network.check_input(spec)
         if stage == "fit" and self.balanced_loss:
             bona_fide, spoof = self.trainer.datamodule.training_class_sizes()
             if not (bona_fide > 0 and spoof > 0):
@@ -114,17 +146,13 @@ class Detector(LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store what inference needs without Lightning or the training config: the network's
-        class and arguments and the DataModule's feature settings (see ``deepfake export``)."""
+        class and arguments and the DataModule's input spec (see ``deepfake export``)."""
         datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is not None and hasattr(datamodule, "inference_spec"):
-            checkpoint["deepfake_audio"] = {
-                "network": self.network.config,
-                "input": datamodule.inference_spec(),
-            }
+        if datamodule is not None and hasattr(datamodule, "input_spec"):
+            stamp_checkpoint(checkpoint, self.network.config, datamodule.input_spec)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Checkpoints written before thresholds were stored fall back to 0.5.
-        checkpoint["state_dict"].setdefault("threshold", torch.tensor(0.5))
+        migrate_checkpoint(checkpoint)
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer(self.parameters())

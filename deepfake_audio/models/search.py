@@ -1,45 +1,20 @@
-"""DARTS on log-mel frame sequences: the architecture search (PC-DARTS, first order) and the
-detector built from the genotype it derives."""
+"""The DARTS architecture search (PC-DARTS, first order) on frame sequences, as a detector that
+trains its supernet's weights and architecture parameters in turn."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.cli import OptimizerCallable
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
 
 from deepfake_audio.files import atomic_write_text
-from deepfake_audio.models.base import Batch, Detector
-from deepfake_audio.models.genotypes import load_genotype
-from deepfake_audio.models.networks import DartsNetwork, SearchNetwork
-
-GENOTYPE_FILE = "genotype.json"
-
-
-class DartsDetector(Detector):
-    """``cells`` temporal cells of a searched ``genotype`` (written by ``deepfake search``),
-    trained from scratch. ``genotype`` is a JSON file or the genotype's data; checkpoints and
-    exported models keep the data, so they do not need the file."""
-
-    def __init__(
-        self,
-        input_shape: list[int],
-        genotype: str | dict[str, Any],
-        channels: int = 32,
-        cells: int = 2,
-        optimizer: OptimizerCallable = torch.optim.Adam,
-        scheduler: LRSchedulerCallable | None = None,
-        balanced_loss: bool = False,
-    ) -> None:
-        super().__init__(input_shape, optimizer, scheduler, balanced_loss)
-        self.save_hyperparameters()
-        self.hparams.genotype = load_genotype(genotype).to_dict()
-        self.network = DartsNetwork(self.input_shape[-1], self.hparams.genotype, channels, cells)
+from deepfake_audio.models.detector import Batch, Detector
+from deepfake_audio.models.networks.darts import SearchNetwork
+from deepfake_audio.runs import RunFolder
 
 
 class DartsSearch(Detector):
@@ -50,17 +25,16 @@ class DartsSearch(Detector):
     the validation split, then the network weights on the training batch; during the first
     ``warmup_epochs`` only the weights learn. After every epoch the α and β weights go to the
     loggers (scalars, and a heat map in TensorBoard) and the derived genotype (each node's
-    ``top_k`` strongest edges) to ``genotype.json`` in the run's log folder.
+    ``top_k`` strongest edges) to ``genotype.json`` in the run's log folder (a heat map of
+    them is drawn by :class:`~deepfake_audio.evaluate.tensorboard.SearchFigures`).
     """
+
+    network: SearchNetwork
 
     def __init__(
         self,
         input_shape: list[int],
-        channels: int = 16,
-        cells: int = 1,
-        nodes: int = 4,
-        partial: int = 4,
-        operations: list[str] | None = None,
+        network: Callable[[list[int]], SearchNetwork] = SearchNetwork,
         top_k: int = 2,
         warmup_epochs: int = 0,
         architecture_lr: float = 6e-4,
@@ -68,12 +42,12 @@ class DartsSearch(Detector):
         optimizer: OptimizerCallable = torch.optim.Adam,
         balanced_loss: bool = False,
     ) -> None:
-        super().__init__(input_shape, optimizer, None, balanced_loss)
-        self.save_hyperparameters()
+        super().__init__(input_shape, network, optimizer=optimizer, balanced_loss=balanced_loss)
+        if not isinstance(self.network, SearchNetwork):
+            raise ValueError(
+                f"the search trains a SearchNetwork, not {type(self.network).__name__}"
+            )
         self.automatic_optimization = False
-        self.network = SearchNetwork(
-            self.input_shape[-1], channels, cells, nodes, partial, operations
-        )
         self._validation_loader: DataLoader | None = None
         self._validation_batches: Iterator[Batch] | None = None
 
@@ -128,37 +102,12 @@ class DartsSearch(Detector):
             logged |= {f"alpha/{edge}/{op}": edge_weights[k, j] for j, op in enumerate(operations)}
         self.log_dict(logged)
         log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
-        if not self.trainer.is_global_zero:
-            return
-        if log_dir:
-            path = Path(log_dir) / GENOTYPE_FILE
+        if self.trainer.is_global_zero and log_dir:
+            path = RunFolder(Path(log_dir)).genotype
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, self.network.genotype(self.hparams.top_k).to_json())
-        logger = next((lg for lg in self.loggers if isinstance(lg, TensorBoardLogger)), None)
-        if logger is not None:
-            figure = alpha_heatmap(edge_weights, node_weights, edges, operations)
-            logger.experiment.add_figure("search/alpha", figure, global_step=self.global_step)
 
     def on_fit_end(self) -> None:
         log_dir = self.trainer.log_dir
-        if log_dir and (Path(log_dir) / GENOTYPE_FILE).is_file():
-            self.print(f"derived genotype: {Path(log_dir) / GENOTYPE_FILE}")
-
-
-def alpha_heatmap(
-    edge_weights: torch.Tensor, node_weights: torch.Tensor, edges: list[str], operations: list[str]
-) -> Any:
-    """A figure of the operation weights (softmax α) per edge, each edge labelled with its
-    normalised β."""
-    from deepfake_audio.evaluate.plots import plt
-
-    figure, axes = plt.subplots(figsize=(1 + 0.7 * len(operations), 1 + 0.35 * len(edges)))
-    image = axes.imshow(edge_weights.numpy(), cmap="viridis", aspect="auto", vmin=0)
-    axes.set_xticks(range(len(operations)), operations, rotation=45, ha="right")
-    labels = [f"{edge} (β {float(w):.2f})" for edge, w in zip(edges, node_weights, strict=True)]
-    axes.set_yticks(range(len(edges)), labels)
-    axes.set_xlabel("operation")
-    axes.set_ylabel("edge source->node")
-    figure.colorbar(image, ax=axes, label="softmax α")
-    figure.tight_layout()
-    return figure
+        if log_dir and RunFolder(Path(log_dir)).genotype.is_file():
+            self.print(f"derived genotype: {RunFolder(Path(log_dir)).genotype}")

@@ -3,7 +3,6 @@ and any DataModule."""
 
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,26 +18,12 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa:
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
 from deepfake_audio.data import AudioDataModule  # noqa: E402
-from deepfake_audio.evaluate import TestReport, ValidationFigures  # noqa: E402
+from deepfake_audio.evaluate.report import TestReport  # noqa: E402
+from deepfake_audio.evaluate.tensorboard import SearchFigures, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
-from deepfake_audio.random_state import RandomState  # noqa: E402
-from deepfake_audio.run_record import RunRecord  # noqa: E402
-
-BEST, LAST = "best", "last"
-
-
-def run_version(run_dir: Path) -> int | None:
-    """N of a ``version_N`` run folder, else None."""
-    match = re.fullmatch(r"version_(\d+)", run_dir.name)
-    return int(match.group(1)) if match else None
-
-
-def find_checkpoint(experiment_dir: Path, which: str = BEST) -> Path | None:
-    """The ``best``/``last`` checkpoint of the newest run (``version_N``) that has one."""
-    found = experiment_dir.glob(f"version_*/checkpoints/{which}.ckpt")
-    by_version = {run_version(path.parents[1]): path for path in found}
-    by_version.pop(None, None)
-    return by_version[max(by_version)] if by_version else None
+from deepfake_audio.runs import BEST, LAST, RunFolder  # noqa: E402
+from deepfake_audio.training.random_state import RandomState  # noqa: E402
+from deepfake_audio.training.run_record import RunRecord  # noqa: E402
 
 
 class DeepfakeCLI(LightningCLI):
@@ -59,7 +44,9 @@ class DeepfakeCLI(LightningCLI):
             auto_configure_optimizers=False,
             save_config_callback=RunRecord,
             save_config_kwargs={"overwrite": True},
-            trainer_defaults={"callbacks": [TestReport(), ValidationFigures(), RandomState()]},
+            trainer_defaults={
+                "callbacks": [TestReport(), ValidationFigures(), SearchFigures(), RandomState()]
+            },
             args=args,
             run=run,
         )
@@ -113,22 +100,21 @@ class DeepfakeCLI(LightningCLI):
         if which is None and self.subcommand != "fit":
             which = BEST
         if which in (BEST, LAST):
-            checkpoint = find_checkpoint(self.experiment_dir, which)
-            if checkpoint is None:
+            run = RunFolder.latest(self.experiment_dir, which)
+            if run is None:
                 raise SystemExit(
                     f"deepfake {self.subcommand}: no {which}.ckpt under {self.experiment_dir}/"
                     "version_*/checkpoints; run `deepfake fit` with this config first or pass "
                     "--ckpt_path FILE"
                 )
-            config.ckpt_path = str(checkpoint)
+            config.ckpt_path = str(run.checkpoint(which))
         if config.ckpt_path:
             self.log_version = self._run_version(Path(config.ckpt_path))
 
     def _run_version(self, checkpoint: Path) -> int | None:
         """The version of this experiment a checkpoint belongs to, so results log beside it."""
-        run_dir = checkpoint.resolve().parent.parent
-        same_experiment = run_dir.parent == self.experiment_dir.resolve()
-        return run_version(run_dir) if same_experiment else None
+        run = RunFolder.of(checkpoint.resolve())
+        return run.version if run.path.parent == self.experiment_dir.resolve() else None
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_config = self._section(self.config_init).trainer
@@ -139,8 +125,7 @@ class DeepfakeCLI(LightningCLI):
                 version=self.log_version,
                 default_hp_metric=False,
             )
-        name = "config.yaml" if self.subcommand == "fit" else f"config-{self.subcommand}.yaml"
-        self.save_config_kwargs["config_filename"] = name
+        self.save_config_kwargs["config_filename"] = RunFolder(Path()).config(self.subcommand).name
         return super().instantiate_trainer(**kwargs)
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:

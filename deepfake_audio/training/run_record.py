@@ -13,6 +13,7 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 
 from deepfake_audio.files import atomic_write_text
+from deepfake_audio.runs import RunFolder
 
 PACKAGES = (
     "deepfake-audio", "torch", "torchaudio", "lightning", "timm", "torch-geometric",
@@ -60,6 +61,5 @@ class RunRecord(SaveConfigCallback):
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         """Runs on rank 0 only, so it must not make collective calls."""
         stage = getattr(stage, "value", stage)  # Lightning passes a TrainerFn
-        name = "environment.json" if stage == "fit" else f"environment-{stage}.json"
-        path = Path(self.log_dir) / name
+        path = RunFolder(Path(self.log_dir)).environment(stage)
         atomic_write_text(path, json.dumps(environment(), indent=2) + "\n")

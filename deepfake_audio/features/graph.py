@@ -1,4 +1,4 @@
-"""k-nearest-neighbour graphs over mel frames, built in plain torch and batched for PyG."""
+"""k-nearest-neighbour graphs over feature frames, built in plain torch and batched for PyG."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Log filterbank front end (mel or linear, optionally cepstral with deltas, optionally with
-phase deviations): the one place n_mels, n_fft and hop live."""
+"""The torch front end: a waveform to the rows its :class:`~.settings.SpectralFeatures` name
+(log filterbank energies, cepstra, deltas, phase deviations), and their normalisation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
-from deepfake_audio.settings import SAMPLE_RATE
+from deepfake_audio.features.settings import SpectralFeatures
 
 
 class FrontEnd(nn.Module):
@@ -30,35 +30,28 @@ class FrontEnd(nn.Module):
     :meth:`phase_deviation` over its bins.
     """
 
-    def __init__(
-        self,
-        sample_rate: int = SAMPLE_RATE,
-        n_fft: int = 2048,
-        hop_length: int = 512,
-        n_mels: int = 50,
-        scale: str = "mel",
-        cepstra: int = 0,
-        deltas: int = 0,
-        static: bool = True,
-        phase: bool = False,
-    ) -> None:
+    def __init__(self, features: SpectralFeatures) -> None:
         super().__init__()
-        self.stft = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=None)
+        self.features = features
+        rate, n_fft, hop, bands = (
+            features.sample_rate, features.n_fft, features.hop_length, features.n_mels
+        )  # fmt: skip
+        self.stft = T.Spectrogram(n_fft=n_fft, hop_length=hop, power=None)
         bins = n_fft // 2 + 1
+        linear = features.scale == "linear"
         with warnings.catch_warnings():
-            if scale == "linear":  # the mel filters are replaced: empty ones do not matter
+            if linear:  # the mel filters are replaced: empty ones do not matter
                 warnings.filterwarnings("ignore", "At least one mel filterbank has all zero")
-            self.mel = T.MelScale(n_mels, sample_rate, n_stft=bins)
-        if scale == "linear":
-            self.mel.fb.copy_(AF.linear_fbanks(bins, 0.0, sample_rate / 2, n_mels, sample_rate))
-        self.register_buffer("dct", AF.create_dct(cepstra, n_mels, "ortho") if cepstra else None)
-        self.deltas = deltas
-        self.static = static
+            self.mel = T.MelScale(bands, rate, n_stft=bins)
+        if linear:
+            self.mel.fb.copy_(AF.linear_fbanks(bins, 0.0, rate / 2, bands, rate))
+        cepstra = features.cepstra
+        self.register_buffer("dct", AF.create_dct(cepstra, bands, "ortho") if cepstra else None)
         # A steady tone at a bin's centre frequency advances its phase by this much per hop.
-        advance = 2 * math.pi * hop_length * torch.arange(bins) / n_fft
-        self.register_buffer("bin_advance", advance if phase else None)
+        advance = 2 * math.pi * hop * torch.arange(bins) / n_fft
         band_weights = self.mel.fb / self.mel.fb.sum(dim=0).clamp_min(1e-10)
-        self.register_buffer("band_weights", band_weights if phase else None)
+        self.register_buffer("bin_advance", advance if features.phase else None)
+        self.register_buffer("band_weights", band_weights if features.phase else None)
 
     @torch.no_grad()
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
@@ -67,9 +60,9 @@ class FrontEnd(nn.Module):
         if self.dct is not None:
             values = (values.transpose(-2, -1) @ self.dct).transpose(-2, -1)
         orders = [values]
-        for _ in range(self.deltas):
+        for _ in range(self.features.deltas):
             orders.append(torch.diff(orders[-1], dim=-1, prepend=orders[-1][..., :1]))
-        rows = orders if self.static else orders[1:]
+        rows = orders if self.features.static else orders[1:]
         if self.band_weights is not None:
             deviation = self.phase_deviation(spectrum).transpose(-2, -1) @ self.band_weights
             rows.append(deviation.transpose(-2, -1))
@@ -88,7 +81,7 @@ class FrontEnd(nn.Module):
 
 def normalise_utterance(logmel: torch.Tensor, blocks: Sequence[int] = ()) -> torch.Tensor:
     """Zero mean and unit variance over each utterance's ``[n_mels, frames]``; with ``blocks``
-    (row counts, :attr:`~.settings.MelFeatures.blocks`), over each block of rows on its own, so
+    (row counts, :attr:`~.settings.SpectralFeatures.blocks`), over each block of rows on its own, so
     that values of different kinds and scales (cepstral differences, phase deviations) enter
     the network alike.
 
@@ -101,13 +94,3 @@ def normalise_utterance(logmel: torch.Tensor, blocks: Sequence[int] = ()) -> tor
     wide = logmel.double()
     std, mean = torch.std_mean(wide, dim=(-2, -1), keepdim=True)
     return ((wide - mean) / (std + 1e-5)).to(logmel.dtype)
-
-
-def as_image(features: torch.Tensor, channels: int) -> torch.Tensor:
-    """``[..., n_mels, frames]`` as an image ``[..., channels, n_mels, frames]`` (repeated)."""
-    return features.unsqueeze(-3).expand(*features.shape[:-2], channels, *features.shape[-2:])
-
-
-def as_frames(features: torch.Tensor) -> torch.Tensor:
-    """``[..., n_mels, frames]`` as a frame sequence ``[..., frames, n_mels]``."""
-    return features.transpose(-2, -1).contiguous()

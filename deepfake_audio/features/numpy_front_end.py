@@ -1,0 +1,88 @@
+"""The front end in numpy, for scoring without torch (the ONNX backend): the same rows as
+:class:`~.front_end.FrontEnd` from the same filterbank, and torchaudio's resampling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from deepfake_audio.features.settings import SpectralFeatures
+from deepfake_audio.reading import read_mono
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 waveform at ``sample_rate``, as ``load_audio`` reads it (without torch)."""
+    wave, file_rate = read_mono(path)
+    return wave if file_rate == sample_rate else resample(wave, file_rate, sample_rate)
+
+
+def resample(
+    wave: np.ndarray, orig: int, new: int, zeros: int = 6, rolloff: float = 0.99
+) -> np.ndarray:
+    """torchaudio's default resampling (windowed sinc, Hann window) in numpy."""
+    gcd = math.gcd(orig, new)
+    orig, new = orig // gcd, new // gcd
+    base = min(orig, new) * rolloff
+    width = math.ceil(zeros * orig / base)
+    t = np.arange(-width, width + orig) / orig - np.arange(new)[:, None] / new
+    t = np.clip(t * base, -zeros, zeros)
+    kernels = np.sinc(t) * np.cos(t * math.pi / zeros / 2) ** 2 * (base / orig)
+    padded = np.pad(wave, (width, width + orig))
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, kernels.shape[1])[::orig]
+    resampled = (blocks @ kernels.T.astype(np.float32)).reshape(-1)
+    return resampled[: math.ceil(new * len(wave) / orig)]
+
+
+def normalise_utterance(values: np.ndarray, blocks: Sequence[int] = ()) -> np.ndarray:
+    """``front_end.normalise_utterance`` of ``[n, rows, frames]``: zero mean and unit variance
+    per item over each block of rows."""
+    if len(blocks) > 1:
+        parts = np.split(values, np.cumsum(blocks)[:-1], axis=1)
+        return np.concatenate([normalise_utterance(part) for part in parts], axis=1)
+    wide = values.astype(np.float64)
+    mean = wide.mean(axis=(1, 2), keepdims=True)
+    std = wide.std(axis=(1, 2), ddof=1, keepdims=True)
+    return ((wide - mean) / (std + 1e-5)).astype(np.float32)
+
+
+class NumpyFrontEnd:
+    """Windows ``[n, samples]`` to ``[n, rows, frames]``, as :class:`~.front_end.FrontEnd`
+    computes them, given its filterbank ``[bins, n_mels]`` and DCT matrix (for cepstra)."""
+
+    def __init__(
+        self, features: SpectralFeatures, mel_filters: np.ndarray, dct: np.ndarray | None
+    ) -> None:
+        self.features = features
+        self.mel_filters = mel_filters
+        self.dct = dct
+        bins_per_band = mel_filters.sum(axis=0).clip(min=1e-10)
+        self.band_weights = (mel_filters / bins_per_band).astype(np.float32)
+        n_fft, hop = features.n_fft, features.hop_length
+        self.bin_advance = (2 * np.pi * hop * np.arange(n_fft // 2 + 1) / n_fft).astype(np.float32)
+        self.hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        n_fft, hop = self.features.n_fft, self.features.hop_length
+        padded = np.pad(crops, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
+        frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[:, ::hop]
+        spectrum = np.fft.rfft(frames * self.hann, axis=-1).astype(np.complex64)
+        values = np.log(np.abs(spectrum) ** 2 @ self.mel_filters + np.float32(1e-6))
+        if self.dct is not None:
+            values = values @ self.dct
+        orders = [values]
+        for _ in range(self.features.deltas):
+            orders.append(np.diff(orders[-1], axis=1, prepend=orders[-1][:, :1]))
+        rows = orders if self.features.static else orders[1:]
+        if self.features.phase:
+            rows.append(self.phase_deviation(spectrum) @ self.band_weights)
+        return np.concatenate(rows, axis=-1).transpose(0, 2, 1)
+
+    def phase_deviation(self, spectrum: np.ndarray) -> np.ndarray:
+        """``FrontEnd.phase_deviation`` on ``[n, frames, bins]``."""
+        phase = np.angle(spectrum)
+        advance = np.diff(phase, axis=1, prepend=phase[:, :1]) - self.bin_advance
+        advance[:, 0] = 0.0
+        return np.abs(np.remainder(advance + np.pi, 2 * np.pi) - np.pi) / np.pi

@@ -1,0 +1,197 @@
+"""The one input contract: what a DataModule produces, what a checkpoint and a package store,
+and what every backend and figure reads.
+
+An :class:`InputSpec` names the sample rate, the window length, the front end's settings and
+the :class:`Representation`: the object that turns normalised features ``[rows, frames]`` into
+a model input (an image, a frame sequence, a graph of frames), in torch for training and the
+torch backend and in numpy for the ONNX backend. Nothing here imports torch at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from deepfake_audio.features.settings import SpectralFeatures
+
+if TYPE_CHECKING:
+    import torch
+
+REPRESENTATIONS: dict[str, type[Representation]] = {}
+
+
+class Representation:
+    """How normalised features become one model input. Subclasses are frozen dataclasses
+    (picklable, so DataLoader workers can use their methods) registered by :attr:`name`."""
+
+    name: ClassVar[str]
+    onnx_frames_axis: ClassVar[int | None] = None  # the input's time axis, None: no export
+    onnx_refusal: ClassVar[str] = ""  # why there is no ONNX export
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        REPRESENTATIONS[cls.name] = cls
+
+    def shape(self, features: SpectralFeatures) -> list[int]:
+        """The shape of one model input."""
+        raise NotImplementedError
+
+    def item(self, features: torch.Tensor) -> Any:
+        """One item's input from its features ``[rows, frames]``, before :meth:`collate`."""
+        return self.batch(features)
+
+    def batch(self, features: torch.Tensor) -> Any:
+        """A batch of model inputs from features ``[batch, rows, frames]``."""
+        raise NotImplementedError
+
+    def collate(self) -> Callable | None:
+        """A picklable collate function for items of :meth:`item`; None stacks tensors."""
+        return None
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        """:meth:`batch` in numpy, for the ONNX backend."""
+        raise NotImplementedError(f"{self.name} input has no numpy form: {self.onnx_refusal}")
+
+    def rows(self, inputs: Any, item: int) -> torch.Tensor:
+        """The features ``[rows, frames]`` of one item of a batch of inputs (for figures)."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **asdict(self)}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Representation:
+        options = dict(data)
+        name = options.pop("name")
+        if name not in REPRESENTATIONS:
+            raise ValueError(
+                f"unknown input representation {name!r}; known: {list(REPRESENTATIONS)}"
+            )
+        return REPRESENTATIONS[name](**options)
+
+
+@dataclass(frozen=True)
+class Image(Representation):
+    """``[channels, rows, frames]``: the features repeated per channel, for CNNs."""
+
+    name: ClassVar[str] = "image"
+    onnx_frames_axis: ClassVar[int | None] = 3
+    channels: int = 3
+
+    def shape(self, features: SpectralFeatures) -> list[int]:
+        return [self.channels, features.frame_size, features.frames]
+
+    def batch(self, features: torch.Tensor) -> torch.Tensor:
+        return features.unsqueeze(-3).expand(
+            *features.shape[:-2], self.channels, *features.shape[-2:]
+        )
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        return np.repeat(features[:, None], self.channels, axis=1)
+
+    def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
+        return inputs[item, 0]
+
+
+@dataclass(frozen=True)
+class FrameSequence(Representation):
+    """``[frames, rows]``: one feature vector per frame, for recurrent and 1-D conv models."""
+
+    name: ClassVar[str] = "sequence"
+    onnx_frames_axis: ClassVar[int | None] = 1
+
+    def shape(self, features: SpectralFeatures) -> list[int]:
+        return [features.frames, features.frame_size]
+
+    def batch(self, features: torch.Tensor) -> torch.Tensor:
+        return features.transpose(-2, -1).contiguous()
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(features.transpose(0, 2, 1))
+
+    def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
+        return inputs[item].T
+
+
+@dataclass(frozen=True)
+class FrameGraph(Representation):
+    """Frames as graph nodes (their features as node features), each linked to its ``k``
+    nearest frames, batched for PyG."""
+
+    name: ClassVar[str] = "graph"
+    onnx_refusal: ClassVar[str] = (
+        "GCN models score kNN graphs built per window with PyG, which has no ONNX export"
+    )
+    k: int = 8
+
+    def shape(self, features: SpectralFeatures) -> list[int]:
+        return [features.frames, features.frame_size]
+
+    def item(self, features: torch.Tensor) -> torch.Tensor:
+        return features.transpose(-2, -1).contiguous()
+
+    def batch(self, features: torch.Tensor) -> Any:
+        from deepfake_audio.features.graph import graph_batch
+
+        return graph_batch(self.item(features), self.k)
+
+    def collate(self) -> Callable:
+        from functools import partial
+
+        from deepfake_audio.features.graph import collate_graphs
+
+        return partial(collate_graphs, k=self.k)
+
+    def rows(self, inputs: Any, item: int) -> torch.Tensor:
+        return inputs.x[inputs.ptr[item] : inputs.ptr[item + 1]].T
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Sample rate, window length, front-end settings and representation of a model's input."""
+
+    sample_rate: int
+    window_samples: int
+    representation: Representation
+    features: SpectralFeatures
+
+    def __post_init__(self) -> None:
+        expected = (self.features.sample_rate, self.features.window_samples)
+        if (self.sample_rate, self.window_samples) != expected:
+            raise ValueError(
+                f"an input of {self.window_samples} samples at {self.sample_rate} Hz does not "
+                f"match its features' {expected[1]} samples at {expected[0]} Hz"
+            )
+
+    @classmethod
+    def of(cls, features: SpectralFeatures, representation: Representation) -> InputSpec:
+        """The spec of a front end and a representation."""
+        return cls(features.sample_rate, features.window_samples, representation, features)
+
+    @property
+    def input_shape(self) -> list[int]:
+        return self.representation.shape(self.features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sample_rate": self.sample_rate,
+            "window_samples": self.window_samples,
+            "representation": self.representation.to_dict(),
+            "features": self.features.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSpec:
+        known = {field.name for field in fields(SpectralFeatures)}
+        unknown = sorted(set(data["features"]) - known)
+        if unknown:
+            raise ValueError(f"unknown feature settings {unknown}")
+        return cls(
+            data["sample_rate"],
+            data["window_samples"],
+            Representation.from_dict(data["representation"]),
+            SpectralFeatures(**data["features"]),
+        )

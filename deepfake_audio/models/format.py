@@ -1,0 +1,103 @@
+"""The model format: what a checkpoint's ``deepfake_audio`` entry and a package's
+``config.json`` hold besides the weights, with its version and the migrations from older ones.
+
+Format 1 (unversioned) named networks ``deepfake_audio.models.networks.<Class>`` with their own
+input-size arguments (``in_chans``, ``in_features``, ``input_size``) and stored the input as
+``{"features": ..., "representation": "image", "channels": 3}``. Format 2 names each network's
+family module, builds every network from ``input_shape``, and stores the input as an
+:class:`~deepfake_audio.features.InputSpec`. The weights' keys are the same in both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
+
+FORMAT_VERSION = 2
+_SIZE_ARGUMENTS = ("in_chans", "in_features", "input_size")  # format 1's, now input_shape
+_FORMAT_1_FAMILIES = {  # format 1's networks and the family module each moved to
+    "TimmNetwork": "cnn",
+    "GCNNetwork": "gcn",
+    "RecurrentNetwork": "recurrent",
+    "TDNNNetwork": "tdnn",
+    "DartsNetwork": "darts",
+    "SearchNetwork": "darts",
+    "EnsembleNetwork": "ensemble",
+}
+
+
+class FormatError(ValueError):
+    """A model whose format this version cannot read, with what to do about it."""
+
+
+def stamp_checkpoint(checkpoint: dict[str, Any], network: dict[str, Any], spec: InputSpec) -> None:
+    """Store the network config and the input spec in a Lightning checkpoint."""
+    checkpoint["deepfake_audio"] = model_entry(network, spec)
+
+
+def model_entry(network: dict[str, Any], spec: InputSpec) -> dict[str, Any]:
+    """A model's description in the current format."""
+    return {"format_version": FORMAT_VERSION, "network": network, "input": spec.to_dict()}
+
+
+def migrate(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """A model description (a checkpoint's ``deepfake_audio`` entry or a package config) in
+    the current format; :class:`FormatError` for a format this version cannot read."""
+    version = entry.get("format_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise FormatError(f"{where}: unknown model format {version!r}")
+    if version > FORMAT_VERSION:
+        raise FormatError(
+            f"{where}: model format {version} is newer than this deepfake-audio reads "
+            f"({FORMAT_VERSION}); upgrade deepfake-audio"
+        )
+    if version == 1:
+        entry = _from_format_1(entry)
+    return entry
+
+
+def migrate_checkpoint(checkpoint: dict[str, Any], where: str = "checkpoint") -> None:
+    """Bring a Lightning checkpoint's own entries to the current format, in place."""
+    stored = checkpoint.get("deepfake_audio")
+    if stored is None:
+        raise FormatError(
+            f"{where}: not a deepfake-audio checkpoint, or one older than model format 1 "
+            "(no 'deepfake_audio' entry); retrain it with this version"
+        )
+    checkpoint["deepfake_audio"] = migrate(stored, where)
+    # Checkpoints written before thresholds were stored fall back to 0.5.
+    checkpoint["state_dict"].setdefault("threshold", _tensor(0.5))
+
+
+def _from_format_1(entry: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(entry["input"])
+    features = SpectralFeatures(**stored.pop("features"))
+    representation = Representation.from_dict({"name": stored.pop("representation"), **stored})
+    spec = InputSpec.of(features, representation)
+    network = _network_from_format_1(entry["network"], spec.input_shape)
+    return {**entry, **model_entry(network, spec)}
+
+
+def _network_from_format_1(config: dict[str, Any], input_shape: list[int]) -> dict[str, Any]:
+    name = config["class_path"].rpartition(".")[2]
+    if name not in _FORMAT_1_FAMILIES:
+        raise FormatError(f"{config['class_path']!r} is not a format 1 network")
+    arguments = dict(config["init_args"])
+    if name == "EnsembleNetwork":
+        member, count = arguments["member"], arguments.get("members")
+        members = member if isinstance(member, list) else [member] * count
+        arguments = {"member": [_network_from_format_1(m, input_shape) for m in members]}
+    else:
+        arguments = {
+            "input_shape": list(input_shape),
+            **{key: value for key, value in arguments.items() if key not in _SIZE_ARGUMENTS},
+        }
+    path = f"deepfake_audio.models.networks.{_FORMAT_1_FAMILIES[name]}.{name}"
+    return {"class_path": path, "init_args": arguments}
+
+
+def _tensor(value: float) -> Any:
+    import torch
+
+    return torch.tensor(value)

@@ -1,0 +1,86 @@
+"""Models as stored: a training checkpoint or an exported package folder, read into one
+:class:`ModelSpec` and the network's weights, in the current model format."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deepfake_audio.features import InputSpec
+from deepfake_audio.models.format import FormatError, migrate, model_entry
+
+if TYPE_CHECKING:
+    import torch
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+CARD = "README.md"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything besides the weights that scoring needs, as stored with a model."""
+
+    network: dict[str, Any]
+    input: InputSpec
+    threshold: float = 0.5
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_entry(
+        cls, entry: dict[str, Any], where: str, threshold: float | None = None
+    ) -> ModelSpec:
+        """The spec of a stored model description, migrated to the current format."""
+        current = dict(migrate(entry, where))
+        current.pop("format_version")
+        network, spec = current.pop("network"), InputSpec.from_dict(current.pop("input"))
+        stored = current.pop("threshold", 0.5)
+        return cls(network, spec, float(stored if threshold is None else threshold), current)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **model_entry(self.network, self.input),
+            "threshold": self.threshold,
+            **self.metadata,
+        }
+
+
+def read_package_config(folder: Path) -> ModelSpec:
+    """The spec of an exported package, from its ``config.json`` alone (no torch)."""
+    path = folder / CONFIG
+    if not path.is_file():
+        raise FormatError(f"{folder}: not a model package (no {CONFIG})")
+    return ModelSpec.from_entry(json.loads(path.read_text(encoding="utf-8")), str(folder))
+
+
+def load_checkpoint(path: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+    """Spec and network weights of a training checkpoint, loaded with ``weights_only=True``."""
+    import torch
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    stored = checkpoint.get("deepfake_audio")
+    if stored is None:
+        raise FormatError(f"{path}: not a deepfake-audio checkpoint (no 'deepfake_audio' entry)")
+    state = checkpoint["state_dict"]
+    weights = {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
+    threshold = float(state.get("threshold", torch.tensor(0.5)))
+    return ModelSpec.from_entry(stored, str(path), threshold), weights
+
+
+def load_package(folder: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+    """Spec and weights of an exported package (``config.json`` + ``model.safetensors``)."""
+    from safetensors.torch import load_file
+
+    return read_package_config(folder), load_file(folder / WEIGHTS)
+
+
+def load_model(path: str | Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
+    """A checkpoint file or an exported package folder."""
+    path = Path(path)
+    if path.is_dir():
+        return load_package(path)
+    if path.is_file():
+        return load_checkpoint(path)
+    raise FileNotFoundError(f"{path}: no such checkpoint or model package")

@@ -1,0 +1,101 @@
+"""``deepfake compare``: train configs (or collect finished runs) and tabulate and plot them.
+
+    deepfake compare --configs configs/resnet18.yaml configs/lstm.yaml --seeds 3 -- --data.root D
+    deepfake compare --runs lightning_logs/resnet18/version_0 lightning_logs/lstm/version_2
+    deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml -- --data.root D
+    deepfake compare --protocol cross-validation --configs configs/best.yaml -- --data.root D
+
+Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
+``score_histograms.png``. Runs of the same experiment (config) are aggregated as mean ± std.
+The leave-one-attack-out protocol trains each config once per attack the corpus names, with
+that attack held out of training and validation, and tests on the test speakers' bona fide
+clips against the held-out attack alone; it writes ``leave_one_attack_out.md`` and ``.csv``.
+The cross-validation protocol deals the corpus into ``--folds`` speaker-disjoint folds and
+trains each config once per fold, tested on that fold: every clip is tested once, so the EER
+rests on the whole corpus rather than on one test split; it writes ``cross_validation.md`` and
+``.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from deepfake_audio.evaluate.tables import write_attack_results, write_fold_results, write_results
+from deepfake_audio.runs import RunFolder
+
+
+def tested_run(path: Path) -> RunFolder:
+    """The run folder of a run folder or of a checkpoint inside it; it must hold a test report."""
+    run = RunFolder.of(path)
+    if not run.metrics.is_file():
+        raise SystemExit(
+            f"deepfake compare: {run.path} has no {run.metrics.name}; run `deepfake test` on it "
+            "first"
+        )
+    return run
+
+
+def main(args: list[str]) -> int:
+    split = args.index("--") if "--" in args else len(args)
+    own, extra = args[:split], args[split + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="deepfake compare",
+        description="Compare detectors: train configs or collect finished runs; write results "
+        "tables and ROC/DET/confusion/histogram plots. Arguments after -- go to every fit/test.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--configs", nargs="+", type=Path, help="configs to train and test")
+    source.add_argument("--runs", nargs="+", type=Path, help="run folders or checkpoints")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds per config (42, 43, ...)")
+    parser.add_argument(
+        "--protocol",
+        choices=["standard", "leave-one-attack-out", "cross-validation"],
+        default="standard",
+        help="standard: the split as configured; leave-one-attack-out: one fit per attack the "
+        "corpus names, tested on that attack alone; cross-validation: one fit per fold, tested "
+        "on that fold (both need --configs)",
+    )
+    parser.add_argument(
+        "--folds", type=int, default=5, help="folds of --protocol cross-validation (default 5)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
+    )
+    options = parser.parse_args(own)
+    out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
+    if options.protocol != "standard" and not options.configs:
+        parser.error(f"--protocol {options.protocol} trains: give --configs")
+    if options.protocol == "cross-validation" and options.folds < 2:
+        parser.error(f"--folds must be at least 2, got {options.folds}")
+    if options.configs:  # Lightning only when training
+        from deepfake_audio.training import protocols
+    if options.protocol == "leave-one-attack-out":
+        write_attack_results(
+            protocols.leave_one_attack_out(options.configs, options.seeds, extra), out
+        )
+        table = "leave_one_attack_out.md"
+    elif options.protocol == "cross-validation":
+        runs = protocols.cross_validation(options.configs, options.folds, options.seeds, extra)
+        try:
+            write_fold_results(runs, out)
+        except ValueError as error:
+            raise SystemExit(f"deepfake compare: {error}") from None
+        table = "cross_validation.md"
+    else:
+        groups: dict[str, list[Path]] = defaultdict(list)
+        if options.configs:
+            for config in options.configs:
+                for seed in protocols.training_seeds(options.seeds):
+                    groups[config.stem].append(protocols.train_and_test(config, seed, extra))
+        else:
+            for path in options.runs:
+                run = tested_run(path)
+                groups[run.name].append(run.path)
+        write_results(dict(groups), out)
+        table = "results.md"
+    print((out / table).read_text())
+    print(f"written to {out}")
+    return 0
