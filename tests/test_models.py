@@ -7,6 +7,7 @@ import re
 import warnings
 from functools import partial
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
@@ -26,7 +27,18 @@ SMALL = SpectralFeatures(n_mels=20, frames=32)
 
 
 def small_spec(representation: str) -> InputSpec:
-    return InputSpec.of(SMALL, Representation.from_dict({"name": representation}))
+    """A small input of a representation: 32 frames of 20 bands, or 1 s of waveform."""
+    chosen = Representation.from_dict({"name": representation})
+    if chosen.needs_features:
+        return InputSpec.of(SMALL, chosen)
+    return InputSpec(SMALL.sample_rate, SMALL.sample_rate, chosen)
+
+
+def random_inputs(spec: InputSpec, items: int) -> Any:
+    """A batch of model inputs made from random features (or waveforms)."""
+    if spec.features is None:
+        return spec.representation.batch(torch.randn(items, spec.window_samples))
+    return spec.representation.batch(torch.randn(items, SMALL.frame_size, SMALL.frames))
 
 
 @pytest.mark.parametrize("name", sorted(registered_networks()))
@@ -34,7 +46,7 @@ def test_every_registered_network_scores_its_input_and_rebuilds_from_its_config(
     network_class = registered_networks()[name]
     spec = small_spec(network_class.reads)
     network = network_class.example(spec.input_shape).eval()
-    inputs = spec.representation.batch(torch.randn(3, SMALL.frame_size, SMALL.frames))
+    inputs = random_inputs(spec, 3)
     logits = network(inputs)
     assert logits.shape == (3,)
     assert torch.isfinite(logits).all()

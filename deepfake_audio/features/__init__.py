@@ -9,6 +9,7 @@ from deepfake_audio.features.spec import (
     Image,
     InputSpec,
     Representation,
+    Waveform,
 )
 from deepfake_audio.lazy import lazy_attributes
 
@@ -24,6 +25,7 @@ __all__ = [
     "InputSpec",
     "Representation",
     "SpectralFeatures",
+    "Waveform",
     *_LAZY,
 ]
 

@@ -4,7 +4,8 @@ and what every backend and figure reads.
 An :class:`InputSpec` names the sample rate, the window length, the front end's settings and
 the :class:`Representation`: the object that turns normalised features ``[rows, frames]`` into
 a model input (an image, a frame sequence, a graph of frames), in torch for training and the
-torch backend and in numpy for the ONNX backend. Nothing here imports torch at import time.
+torch backend and in numpy for the ONNX backend. A :class:`Waveform` input has no front end:
+the window's samples are the input. Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Representation:
     (picklable, so DataLoader workers can use their methods) registered by :attr:`name`."""
 
     name: ClassVar[str]
+    needs_features: ClassVar[bool] = True  # False: the waveform itself is the input
     onnx_frames_axis: ClassVar[int | None] = None  # the input's time axis, None: no export
     onnx_refusal: ClassVar[str] = ""  # why there is no ONNX export
 
@@ -35,12 +37,13 @@ class Representation:
         super().__init_subclass__(**kwargs)
         REPRESENTATIONS[cls.name] = cls
 
-    def shape(self, features: SpectralFeatures) -> list[int]:
+    def shape(self, spec: InputSpec) -> list[int]:
         """The shape of one model input."""
         raise NotImplementedError
 
     def item(self, features: torch.Tensor) -> Any:
-        """One item's input from its features ``[rows, frames]``, before :meth:`collate`."""
+        """One item's input from its features ``[rows, frames]`` (its waveform ``[samples]``
+        for :class:`Waveform`), before :meth:`collate`."""
         return self.batch(features)
 
     def batch(self, features: torch.Tensor) -> Any:
@@ -81,8 +84,8 @@ class Image(Representation):
     onnx_frames_axis: ClassVar[int | None] = 3
     channels: int = 3
 
-    def shape(self, features: SpectralFeatures) -> list[int]:
-        return [self.channels, features.frame_size, features.frames]
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [self.channels, spec.features.frame_size, spec.features.frames]
 
     def batch(self, features: torch.Tensor) -> torch.Tensor:
         return features.unsqueeze(-3).expand(
@@ -103,8 +106,8 @@ class FrameSequence(Representation):
     name: ClassVar[str] = "sequence"
     onnx_frames_axis: ClassVar[int | None] = 1
 
-    def shape(self, features: SpectralFeatures) -> list[int]:
-        return [features.frames, features.frame_size]
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [spec.features.frames, spec.features.frame_size]
 
     def batch(self, features: torch.Tensor) -> torch.Tensor:
         return features.transpose(-2, -1).contiguous()
@@ -127,8 +130,8 @@ class FrameGraph(Representation):
     )
     k: int = 8
 
-    def shape(self, features: SpectralFeatures) -> list[int]:
-        return [features.frames, features.frame_size]
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [spec.features.frames, spec.features.frame_size]
 
     def item(self, features: torch.Tensor) -> torch.Tensor:
         return features.transpose(-2, -1).contiguous()
@@ -150,15 +153,50 @@ class FrameGraph(Representation):
 
 
 @dataclass(frozen=True)
+class Waveform(Representation):
+    """``[samples]``: the window's waveform itself, for raw-waveform networks (no front end)."""
+
+    name: ClassVar[str] = "waveform"
+    needs_features: ClassVar[bool] = False
+    onnx_frames_axis: ClassVar[int | None] = 1
+
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [spec.window_samples]
+
+    def batch(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(features, dtype=np.float32)
+
+    def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
+        """A log power spectrogram of the item (512-point frames every 10 ms), to look at."""
+        import torch
+
+        wave = inputs[item].float()
+        frames = torch.stft(wave, 512, 160, window=torch.hann_window(512, device=wave.device),
+                            return_complex=True)  # fmt: skip
+        return torch.log(frames.abs().pow(2) + 1e-6)
+
+
+@dataclass(frozen=True)
 class InputSpec:
-    """Sample rate, window length, front-end settings and representation of a model's input."""
+    """Sample rate, window length, front-end settings and representation of a model's input.
+    ``features`` is None for a :class:`Waveform` input."""
 
     sample_rate: int
     window_samples: int
     representation: Representation
-    features: SpectralFeatures
+    features: SpectralFeatures | None = None
 
     def __post_init__(self) -> None:
+        if (self.features is None) == self.representation.needs_features:
+            raise ValueError(
+                f"{self.representation.name} input needs "
+                f"{'front-end features' if self.representation.needs_features else 'no features'}"
+            )
+        if self.features is None:
+            return
         expected = (self.features.sample_rate, self.features.window_samples)
         if (self.sample_rate, self.window_samples) != expected:
             raise ValueError(
@@ -173,25 +211,32 @@ class InputSpec:
 
     @property
     def input_shape(self) -> list[int]:
-        return self.representation.shape(self.features)
+        return self.representation.shape(self)
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        """Row counts of the features' blocks, each normalised on its own (none for a
+        waveform)."""
+        return self.features.blocks if self.features is not None else ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "sample_rate": self.sample_rate,
             "window_samples": self.window_samples,
             "representation": self.representation.to_dict(),
-            "features": self.features.to_dict(),
+            "features": None if self.features is None else self.features.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
+        stored = data.get("features")
         known = {field.name for field in fields(SpectralFeatures)}
-        unknown = sorted(set(data["features"]) - known)
+        unknown = sorted(set(stored or ()) - known)
         if unknown:
             raise ValueError(f"unknown feature settings {unknown}")
         return cls(
             data["sample_rate"],
             data["window_samples"],
             Representation.from_dict(data["representation"]),
-            SpectralFeatures(**data["features"]),
+            None if stored is None else SpectralFeatures(**stored),
         )
