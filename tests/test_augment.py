@@ -3,6 +3,7 @@ labels, and only of bona fide training crops."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from deepfake_audio.data.augment import (
     ConvolutiveNoise,
     Gain,
     ImpulsiveNoise,
+    Mp3,
+    Opus,
+    ResampleChain,
     Reverb,
     SpecAugment,
     Splice,
@@ -30,6 +34,9 @@ WAVE_AUGMENTATIONS = [
     ImpulsiveNoise(p=1.0),
     BandLimit(p=1.0),
     Codec(p=1.0),
+    Mp3(p=1.0),
+    Opus(p=1.0),
+    ResampleChain(p=1.0),
     Reverb(p=1.0),
     Splice(p=1.0),
 ]
@@ -65,6 +72,55 @@ def test_band_limit_removes_the_high_band():
     out = BandLimit(rates=[8000], p=1.0)(noise)
     spectrum = torch.fft.rfft(out).abs()
     assert spectrum[5000:].mean() < 0.05 * spectrum[:3000].mean()  # bins are 1 Hz apart
+
+
+def _share_above(wave: torch.Tensor, hertz: float) -> float:
+    power = torch.fft.rfft(wave).abs().pow(2)
+    return float(power[torch.fft.rfftfreq(len(wave), 1 / 16_000) > hertz].sum() / power.sum())
+
+
+def test_lossy_codecs_keep_length_and_alignment_and_discard_detail():
+    torch.manual_seed(0)
+    noise = 0.1 * torch.randn(32_000)
+    narrow = Opus(min_compression=1.0, max_compression=1.0, p=1.0)(noise)
+    assert narrow.shape == noise.shape and _share_above(narrow, 4_500) < 0.01  # about 6 kbit/s
+    assert _share_above(noise, 4_500) > 0.4
+    assert _share_above(Mp3(0.9, 0.9, p=1.0)(noise), 6_000) < 0.75 * _share_above(noise, 6_000)
+    speech = _speech_like(32_000)
+    decoded = Mp3(0.0, 0.0, p=1.0)(speech)  # the best quality: the same waveform, not shifted
+    assert torch.corrcoef(torch.stack([decoded, speech]))[0, 1] > 0.99
+    with pytest.raises(ValueError, match="max_compression <= 0.9"):
+        Mp3(0.0, 1.0)
+
+
+def test_a_resampling_chain_through_a_narrow_rate_limits_the_band():
+    torch.manual_seed(0)
+    noise = 0.1 * torch.randn(32_000)
+    chained = ResampleChain(rates=[8_000], max_steps=1, p=1.0)(noise)
+    assert chained.shape == noise.shape and _share_above(chained, 4_500) < 0.01
+    with pytest.raises(ValueError, match="max_steps must be at least 1"):
+        ResampleChain(max_steps=0)
+
+
+@pytest.mark.parametrize("codec", [Mp3(p=1.0), Opus(p=1.0)], ids=["mp3", "opus"])
+def test_codecs_apply_to_both_classes_alike(tiny_corpus: Path, codec):
+    features = SpectralFeatures(n_mels=20, frames=32)
+    coded = SequenceDataModule(
+        root=tiny_corpus, features=features, augmentations=[codec], num_workers=0
+    )
+    plain = SequenceDataModule(
+        root=tiny_corpus, features=features, augmentations=[Gain(p=0.0)], num_workers=0
+    )
+    for dm in (coded, plain):
+        dm.setup("fit")
+    changed = Counter()
+    for index, clip in enumerate(coded.clips["train"]):
+        inputs, label, _ = coded.train_dataloader().dataset[index]
+        reference, _, _ = plain.train_dataloader().dataset[index]
+        assert int(label) == clip.label  # a codec never marks a label
+        changed[clip.label] += not torch.allclose(inputs, reference, atol=1e-3)
+    counts = Counter(clip.label for clip in coded.clips["train"])
+    assert changed == counts  # every crop of both classes went through the codec
 
 
 def test_gain_scales_by_the_drawn_decibels():

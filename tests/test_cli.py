@@ -120,7 +120,7 @@ def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path
     first, second = (tmp_path / "lstm" / f"version_{n}" for n in (0, 1))
     assert (first / "splits.csv").read_text() == (second / "splits.csv").read_text()
     rows = (first / "splits.csv").read_text().splitlines()
-    assert rows[0] == "path,label,speaker,split,attack"
+    assert rows[0] == "path,label,speaker,split,attack,corpus,source,codec"
     assert len(rows) == 1 + 24
     assert "0 unreadable" in (first / "data_report.txt").read_text()
     assert (first / "unreadable.csv").read_text().strip() == "path,reason"

@@ -10,6 +10,9 @@ matters for raw-waveform models.
 
 from __future__ import annotations
 
+import io
+
+import soundfile as sf
 import torch
 import torchaudio.functional as AF
 from torch import nn
@@ -211,6 +214,86 @@ class Codec(WaveAugmentation):
         peak = wave.abs().max().clamp_min(1e-8)
         coded = AF.mu_law_encoding(wave / peak, channels)
         return AF.mu_law_decoding(coded, channels) * peak
+
+
+class _Encoded(WaveAugmentation):
+    """Encode the crop with a lossy codec and decode it again, at a compression level drawn
+    uniformly between ``min_compression`` and ``max_compression`` (0 is the codec's best
+    quality), as soundfile (libsndfile) writes it: what a clip goes through when it is shared,
+    uploaded or streamed. Both classes alike; the length and alignment are kept."""
+
+    format: str
+    subtype: str
+    highest: float = 1.0  # the highest compression level libsndfile accepts for the codec
+
+    def __init__(
+        self,
+        min_compression: float = 0.0,
+        max_compression: float = 0.9,
+        sample_rate: int = SAMPLE_RATE,
+        p: float = 0.3,
+    ) -> None:
+        super().__init__(p)
+        if not 0.0 <= min_compression <= max_compression <= self.highest:
+            raise ValueError(
+                f"need 0 <= min_compression <= max_compression <= {self.highest}, got "
+                f"{min_compression}, {max_compression}"
+            )
+        self.min_compression = min_compression
+        self.max_compression = max_compression
+        self.sample_rate = sample_rate
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        level = _uniform(self.min_compression, self.max_compression)
+        peak = wave.abs().max().clamp_min(1e-8)
+        buffer = io.BytesIO()
+        samples = (wave / peak * 0.9).numpy()  # the codec sees full scale, never clipping
+        sf.write(buffer, samples, self.sample_rate, self.subtype, format=self.format,
+                 compression_level=level)  # fmt: skip
+        buffer.seek(0)
+        decoded = torch.from_numpy(sf.read(buffer, dtype="float32")[0])
+        return fit_length(decoded, wave.numel()) * peak / 0.9
+
+
+class Mp3(_Encoded):
+    """MP3 (MPEG layer III, LAME) at 16 kHz: compression 0 to 0.9 gives roughly 50 down to
+    20 kbit/s on speech."""
+
+    format, subtype, highest = "MP3", "MPEG_LAYER_III", 0.9
+
+
+class Opus(_Encoded):
+    """Opus in Ogg at 16 kHz: compression 0 to 1 gives roughly 250 down to 6 kbit/s."""
+
+    format, subtype = "OGG", "OPUS"
+
+
+class ResampleChain(WaveAugmentation):
+    """Resample through ``1`` to ``max_steps`` rates drawn from ``rates`` and back to the
+    model's rate: the up- and down-sampling filters of an editing or streaming chain (each
+    hop below the model's rate also limits the band)."""
+
+    def __init__(
+        self,
+        rates: list[int] | None = None,
+        max_steps: int = 2,
+        sample_rate: int = SAMPLE_RATE,
+        p: float = 0.3,
+    ) -> None:
+        super().__init__(p)
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+        self.rates = rates or [8000, 11025, 22050, 24000, 32000, 44100, 48000]
+        self.max_steps = max_steps
+        self.sample_rate = sample_rate
+
+    def apply(self, wave: torch.Tensor) -> torch.Tensor:
+        steps = int(torch.randint(1, self.max_steps + 1, ()))
+        chain = [self.rates[int(torch.randint(len(self.rates), ()))] for _ in range(steps)]
+        current, rate = wave, self.sample_rate
+        for target in [*chain, self.sample_rate]:
+            current, rate = AF.resample(current, rate, target), target
+        return fit_length(current, wave.numel())
 
 
 class Reverb(WaveAugmentation):

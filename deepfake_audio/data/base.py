@@ -26,11 +26,11 @@ from deepfake_audio.data.cache import (
     WaveformExtractor,
     default_cache_dir,
 )
-from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpus
+from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpora
 from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
-from deepfake_audio.data.split import SplitSpec, assign_splits, hold_out_attack
+from deepfake_audio.data.split import SplitSpec, make_splits
 from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.runs import RunFolder
@@ -62,8 +62,9 @@ class _FromCache:
 
 
 class AudioDataModule(LightningDataModule):
-    """Indexes a corpus (or the built-in demo set), checks and caches it, splits it, and serves
-    batches of front-end features as ``(inputs, labels, indices)``.
+    """Indexes a corpus, several corpora (``root`` a list, each in its own layout) or the
+    built-in demo set; checks and caches it, splits it, and serves batches of front-end features
+    as ``(inputs, labels, indices)``.
 
     Every file is decoded once up front (in parallel, into the cache): unreadable files are left
     out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
@@ -79,7 +80,7 @@ class AudioDataModule(LightningDataModule):
 
     def __init__(
         self,
-        root: Path | None = None,
+        root: Path | list[Path] | None = None,
         features: SpectralFeatures = SpectralFeatures(),
         split: SplitSpec = SplitSpec(),
         augmentations: list[Augmentation] | None = None,
@@ -104,7 +105,7 @@ class AudioDataModule(LightningDataModule):
                 "features.phase the front end returns cepstral or phase rows: use waveform "
                 "augmentations with these features"
             )
-        self.root = Path(root) if root is not None else None
+        self.roots = [Path(r) for r in (root if isinstance(root, list) else [root] if root else [])]
         self.format = format
         self.features = features
         self.split = split
@@ -157,8 +158,14 @@ class AudioDataModule(LightningDataModule):
         return inputs, labels, indices
 
     @property
-    def corpus_root(self) -> Path:
-        return self.root if self.root is not None else default_demo_root()
+    def corpus_roots(self) -> list[Path]:
+        """The corpora indexed: ``root``, or the built-in demo set."""
+        return self.roots or [default_demo_root()]
+
+    @property
+    def corpus_label(self) -> str:
+        """The corpora for messages and reports."""
+        return ", ".join(map(str, self.corpus_roots))
 
     @property
     def wave_training(self) -> bool:
@@ -182,8 +189,8 @@ class AudioDataModule(LightningDataModule):
         return extractors
 
     def index(self) -> list[Clip]:
-        """Every clip of the corpus, before health checks and splitting."""
-        return index_corpus(self.corpus_root, self.format)
+        """Every clip of the corpora, before health checks and splitting."""
+        return index_corpora(self.corpus_roots, self.format)
 
     def _open_caches(self, clips: list[Clip]) -> dict[str, ArrayCache]:
         paths = [clip.path for clip in clips]
@@ -194,7 +201,7 @@ class AudioDataModule(LightningDataModule):
 
     def prepare_data(self) -> None:
         """Runs once per node (rank 0): make the demo corpus and build the caches."""
-        if self.root is None:
+        if not self.roots:
             ensure_demo_corpus()
         if self.cache:
             self._open_caches(self.index())
@@ -213,21 +220,21 @@ class AudioDataModule(LightningDataModule):
         usable = [clip for clip in clips if clip.path not in unreadable]
         if unreadable:
             warnings.warn(
-                f"{self.corpus_root}: left out {len(unreadable)} of {len(clips)} files that "
+                f"{self.corpus_label}: left out {len(unreadable)} of {len(clips)} files that "
                 "cannot be read; data_report.txt in the run's log folder lists them",
                 stacklevel=2,
             )
         if not usable:
-            raise CorpusError(f"{self.corpus_root}: none of the {len(clips)} files can be read")
-        split = assign_splits(usable, self.split, self.seed)
-        held_out = None
-        if self.split.held_out_attack is not None:
-            kept = hold_out_attack(split, self.split.held_out_attack)
-            held_out = (self.split.held_out_attack, len(split) - len(kept))
-            split = kept
+            raise CorpusError(f"{self.corpus_label}: none of the {len(clips)} files can be read")
+        split, held_out = make_splits(usable, self.split, self.seed)
         self.clips = {name: [clip for clip in split if clip.split == name] for name in SPLITS}
+        if not self.clips["train"]:
+            raise CorpusError(
+                f"{self.corpus_label}: no clip is in the training split (an evaluation-only "
+                "corpus such as ASVspoof 2021 needs a training corpus beside it in data.root)"
+            )
         fold = None if self.split.test_fold is None else (self.split.test_fold, self.split.folds)
-        self.report = DataReport(self.corpus_root, split, unreadable, held_out, fold)
+        self.report = DataReport(self.corpus_label, split, unreadable, held_out, fold)
         if self.trainer is not None:
             log_dir = self.trainer.log_dir  # a collective call under DDP: every rank asks
             if self.trainer.is_global_zero and log_dir:

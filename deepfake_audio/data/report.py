@@ -16,6 +16,8 @@ from deepfake_audio.data.corpus import LABEL_NAMES, SPLITS, Clip
 from deepfake_audio.files import atomic_write, atomic_write_text
 from deepfake_audio.runs import RunFolder
 
+SPLIT_COLUMNS = ["path", "label", "speaker", "split", "attack", "corpus", "source", "codec"]
+
 
 @dataclass(frozen=True)
 class _Decodable:
@@ -32,10 +34,10 @@ class _Decodable:
 class DataReport:
     """The split clips of a corpus and the files left out, with the reason for each."""
 
-    root: Path
+    root: str  # the corpora, for the report's first line
     clips: list[Clip]
     unreadable: dict[Path, str] = field(default_factory=dict)
-    held_out: tuple[str, int] | None = None  # (attack, clips the protocol left out)
+    held_out: str | None = None  # what a leave-one-out protocol held out and left out
     test_fold: tuple[int, int] | None = None  # (fold, folds) under cross-validation
 
     @staticmethod
@@ -59,6 +61,13 @@ class DataReport:
             labels = Counter(clip.label for clip in members)
             speakers = len({clip.speaker for clip in members if clip.speaker})
             lines.append(f"{split:<8}{labels[1]:>10}{labels[0]:>8}{speakers or '-':>10}")
+        corpora = sorted({clip.corpus for clip in self.clips if clip.corpus})
+        if len(corpora) > 1:
+            lines += ["", "corpora (bona-fide/spoof clips per split):"]
+            for corpus in corpora:
+                counts = Counter((c.split, c.label) for c in self.clips if c.corpus == corpus)
+                cells = [f"{split} {counts[split, 1]}/{counts[split, 0]}" for split in SPLITS]
+                lines.append(f"  {corpus}: " + ", ".join(cells))
         if any(clip.attack for clip in self.clips):
             lines += ["", "attacks (spoof clips):"]
             for split in SPLITS:
@@ -67,13 +76,7 @@ class DataReport:
                     f"  {split}: " + ", ".join(f"{a} ({n})" for a, n in sorted(attacks.items()))
                 )
         if self.held_out:
-            attack, left_out = self.held_out
-            lines += [
-                "",
-                f"leave-one-attack-out: {attack!r} held out of training and validation; "
-                f"{left_out} spoof clips left out (the held-out attack's outside the test split, "
-                "the other attacks' inside it)",
-            ]
+            lines += ["", self.held_out]
         if self.test_fold:
             fold, folds = self.test_fold
             lines += [
@@ -99,7 +102,7 @@ class DataReport:
             writer.writerows(sorted((str(p), reason) for p, reason in self.unreadable.items()))
         with atomic_write(run.splits) as handle:
             writer = csv.writer(handle)
-            writer.writerow(["path", "label", "speaker", "split", "attack"])
+            writer.writerow(SPLIT_COLUMNS)
             for clip in sorted(self.clips, key=lambda c: (SPLITS.index(c.split), str(c.path))):
                 row = [clip.path.resolve(), LABEL_NAMES[clip.label], clip.speaker, clip.split]
-                writer.writerow([*row, clip.attack])
+                writer.writerow([*row, clip.attack, clip.corpus, clip.source, clip.codec])

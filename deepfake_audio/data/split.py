@@ -1,4 +1,5 @@
-"""Seeded train/val/test splits, speaker-disjoint whenever speakers are known."""
+"""Seeded train/val/test splits, speaker-disjoint whenever speakers are known, made per corpus;
+and the held-out groups of the leave-one-out protocols."""
 
 from __future__ import annotations
 
@@ -6,17 +7,24 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from deepfake_audio.data.corpus import Clip, CorpusError
+
+GROUPS = ("attack", "source", "corpus", "speaker")  # what a leave-one-out fold holds out
+Group = Literal["attack", "source", "corpus", "speaker"]
 
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """How a corpus without its own partition is split.
+    """How a corpus without its own partition is split (each corpus of a list on its own).
 
-    ``held_out_attack`` names one attack (generator) to leave out of training and validation;
-    the test split then pits its bona fide clips against that attack alone (the
-    leave-one-attack-out protocol of ``deepfake compare``).
+    ``held_out`` names one value of ``held_out_group`` to keep out of training and validation
+    (the leave-one-out protocols of ``deepfake compare``). An attack: its spoofs leave training
+    and validation, and the test split pits its bona fide clips against that attack alone. A
+    source, corpus or speaker: all its clips, of both classes, are the test split, and no clip
+    of its speakers is trained or validated on; the other clips train and validate.
+    ``held_out_attack`` is the older spelling of ``held_out`` with ``held_out_group: attack``.
 
     ``test_fold`` (0 to ``folds`` - 1) tests on one of ``folds`` equal parts of the corpus
     (whole speakers when speakers are known) instead of a ``test_fraction``; the other parts
@@ -28,11 +36,21 @@ class SplitSpec:
     test_fraction: float = 0.15
     speaker_disjoint: bool = True
     subset_fraction: float = 1.0
+    held_out: str | None = None
+    held_out_group: Group = "attack"
     held_out_attack: str | None = None
     folds: int = 5
     test_fold: int | None = None
 
     def __post_init__(self) -> None:
+        if self.held_out_group not in GROUPS:
+            raise ValueError(f"held_out_group must be one of {GROUPS}, got {self.held_out_group!r}")
+        if self.held_out_attack is not None:
+            if self.held_out is not None:
+                raise ValueError("give held_out or held_out_attack, not both")
+            object.__setattr__(self, "held_out", self.held_out_attack)
+            object.__setattr__(self, "held_out_group", "attack")
+            object.__setattr__(self, "held_out_attack", None)
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
         if self.test_fold is not None and not 0 <= self.test_fold < self.folds:
@@ -44,53 +62,126 @@ class SplitSpec:
             )
 
 
+def make_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> tuple[list[Clip], str | None]:
+    """The clips with their splits, and for a leave-one-out fold a line saying what it held out
+    and left out (see :class:`SplitSpec`)."""
+    if spec.held_out is None:
+        return assign_splits(clips, spec, seed), None
+    if spec.held_out_group == "attack":
+        return hold_out_attack(assign_splits(clips, spec, seed), spec.held_out)
+    return hold_out_group(clips, spec, seed)
+
+
 def assign_splits(clips: list[Clip], spec: SplitSpec, seed: int) -> list[Clip]:
-    """Give every clip a split, keeping a partition the corpus already has (the held-out
-    attack, if any, is applied afterwards by :func:`hold_out_attack`)."""
+    """Give every clip a split, corpus by corpus, keeping a partition a corpus already has.
+    Splitting each corpus on its own gives every split its share of every corpus."""
     rng = random.Random(seed)
     if spec.subset_fraction < 1.0:
         clips = _stratified_subset(clips, spec.subset_fraction, rng)
-    given = sum(clip.split is not None for clip in clips)
-    if spec.test_fold is not None:
-        if given:
-            raise CorpusError(
-                f"{given} of {len(clips)} clips name a split: cross-validation (test_fold) "
-                "deals its own folds, so give it a corpus without a partition"
-            )
-        split = _split_fold(clips, spec, rng)
-    elif given == len(clips):
-        split = clips
-    elif given:
-        raise CorpusError(
-            f"{given} of {len(clips)} clips name a split and the others do not: "
-            "name one for every clip, or for none"
-        )
-    else:
-        val, test = spec.val_fraction, spec.test_fraction
-        shares = {"train": 1.0 - val - test, "val": val, "test": test}
-        split = _deal(clips, shares, spec.speaker_disjoint, rng)
+    val, test = spec.val_fraction, spec.test_fraction
+    shares = {"train": 1.0 - val - test, "val": val, "test": test}
+    split = _split_corpora(clips, spec, shares, rng)
     if spec.speaker_disjoint:
         check_speaker_disjoint(split)
     return split
 
 
+def _split_corpora(
+    clips: list[Clip], spec: SplitSpec, shares: dict[str, float], rng: random.Random
+) -> list[Clip]:
+    corpora: dict[str | None, list[Clip]] = defaultdict(list)
+    for clip in clips:
+        corpora[clip.corpus].append(clip)
+    return [
+        clip for members in corpora.values() for clip in _split_corpus(members, spec, shares, rng)
+    ]
+
+
+def _split_corpus(
+    clips: list[Clip], spec: SplitSpec, shares: dict[str, float], rng: random.Random
+) -> list[Clip]:
+    where = f"corpus {clips[0].corpus!r}: " if clips[0].corpus else ""
+    given = sum(clip.split is not None for clip in clips)
+    if spec.test_fold is not None:
+        if given:
+            raise CorpusError(
+                f"{where}{given} of {len(clips)} clips name a split: cross-validation "
+                "(test_fold) deals its own folds, so give it a corpus without a partition"
+            )
+        return _split_fold(clips, spec, rng)
+    if given == len(clips):
+        return clips
+    if given:
+        raise CorpusError(
+            f"{where}{given} of {len(clips)} clips name a split and the others do not: "
+            "name one for every clip, or for none"
+        )
+    return _deal(clips, shares, spec.speaker_disjoint, rng)
+
+
+def groups_of(clips: list[Clip], group: str) -> list[str]:
+    """The values of ``group`` (attack, source, corpus, speaker) the clips name, sorted; an
+    attack is named by spoof clips only."""
+    named = (clip for clip in clips if group != "attack" or clip.label == 0)
+    return sorted({value for clip in named if (value := getattr(clip, group))})
+
+
 def attacks_of(clips: list[Clip]) -> list[str]:
     """The attacks (generators) named by a corpus's spoof clips, sorted."""
-    return sorted({clip.attack for clip in clips if clip.label == 0 and clip.attack})
+    return groups_of(clips, "attack")
 
 
-def hold_out_attack(clips: list[Clip], attack: str) -> list[Clip]:
-    """Split clips for one leave-one-attack-out fold: ``attack`` leaves training and validation,
-    and the test split keeps its bona fide clips and that attack's spoofs only."""
-    known = attacks_of(clips)
-    if attack not in known:
-        named = ", ".join(known) if known else "none: the corpus names no attacks"
-        raise CorpusError(f"held-out attack {attack!r} is not in the corpus; its attacks: {named}")
-    return [
+def _check_held_out(clips: list[Clip], group: str, value: str) -> None:
+    known = groups_of(clips, group)
+    if value not in known:
+        named = ", ".join(known) if known else f"none: the corpus names no {group}s"
+        raise CorpusError(f"held-out {group} {value!r} is not in the corpus; its {group}s: {named}")
+
+
+def hold_out_attack(clips: list[Clip], attack: str) -> tuple[list[Clip], str]:
+    """Split clips (see :func:`assign_splits`) for one leave-one-attack-out fold: ``attack``
+    leaves training and validation, and the test split keeps its bona fide clips and that
+    attack's spoofs only."""
+    _check_held_out(clips, "attack", attack)
+    kept = [
         clip
         for clip in clips
         if (clip.attack == attack) == (clip.split == "test") or clip.label == 1
     ]
+    return kept, (
+        f"leave-one-attack-out: {attack!r} held out of training and validation; "
+        f"{len(clips) - len(kept)} spoof clips left out (the held-out attack's outside the "
+        "test split, the other attacks' inside it)"
+    )
+
+
+def hold_out_group(clips: list[Clip], spec: SplitSpec, seed: int) -> tuple[list[Clip], str]:
+    """Unsplit clips for one leave-one-out fold of a source, corpus or speaker: its clips are
+    the test split; the other clips, less those of its speakers, are split into training and
+    validation (``val_fraction`` of the corpus, by speaker), and a corpus's own test partition
+    is left out."""
+    group, value = spec.held_out_group, spec.held_out
+    _check_held_out(clips, group, value)
+    members = [replace(clip, split="test") for clip in clips if getattr(clip, group) == value]
+    if len({clip.label for clip in members}) < 2:
+        raise CorpusError(
+            f"held-out {group} {value!r} has clips of one class only: its test would have no EER"
+        )
+    speakers = {clip.speaker for clip in members if clip.speaker}
+    others = [clip for clip in clips if getattr(clip, group) != value]
+    rest = [clip for clip in others if clip.speaker not in speakers]
+    val = spec.val_fraction / (1.0 - spec.test_fraction)
+    trained = _split_corpora(rest, spec, {"train": 1.0 - val, "val": val}, random.Random(seed))
+    trained = [clip for clip in trained if clip.split != "test"]
+    split = members + trained
+    if spec.speaker_disjoint:
+        check_speaker_disjoint(split)
+    return split, (
+        f"leave-one-{group}-out: {value!r} ({len(members)} clips) is the test split and held out "
+        f"of training and validation; {len(others) - len(rest)} other clips of its "
+        f"{len(speakers)} speaker(s) and {len(rest) - len(trained)} clips of test partitions "
+        "left out"
+    )
 
 
 def check_speaker_disjoint(clips: list[Clip]) -> None:

@@ -86,6 +86,9 @@ class ScoreCollector(Callback):
                 score=float(score),
                 speaker=clips[i].speaker,
                 attack=clips[i].attack,
+                corpus=clips[i].corpus,
+                source=clips[i].source,
+                codec=clips[i].codec,
             )
             for i, score in zip(indices.tolist(), scores.cpu().tolist(), strict=True)
         ]
@@ -126,6 +129,9 @@ def summarise(clips: list[ScoredClip], val_threshold: float, resamples: int = 10
         "at_0.5": metrics_at(scores, labels, 0.5),
         "at_val_eer_threshold": metrics_at(scores, labels, val_threshold),
         "per_attack": eer_per_attack(clips),
+        "per_corpus": eer_by(clips, "corpus"),
+        "per_source": eer_by(clips, "source"),
+        "per_codec": eer_by(clips, "codec"),
         "per_speaker": eer_by(clips, "speaker"),
         "per_duration": eer_by_duration(clips),
     }
@@ -133,7 +139,8 @@ def summarise(clips: list[ScoredClip], val_threshold: float, resamples: int = 10
 
 class TestReport(ScoreCollector):
     """Scores each test clip (the mean over its windows) and logs the test metrics of the clips:
-    ``test/acc`` ... ``test/auroc``, ``test/eer/<attack>``, the EER's 95% bootstrap interval
+    ``test/acc`` ... ``test/auroc``, ``test/eer/<attack>``, ``test/eer_corpus/<corpus>`` (with
+    several corpora), the EER's 95% bootstrap interval
     and the metrics at the validation EER threshold stored in the checkpoint. Writes
     ``scores.csv``, ``scores.txt`` and ``metrics.json`` into the run's log folder."""
 
@@ -182,6 +189,11 @@ class TestReport(ScoreCollector):
             "test/val_eer_threshold": val_threshold,
             **{f"test/at_val_threshold/{k}": at_val[k] for k in ("acc", "f1", "tpr", "tnr")},
             **{f"test/eer/{name}": group["eer"] for name, group in summary["per_attack"].items()},
+            **{
+                f"test/eer_corpus/{name}": group["eer"]
+                for name, group in summary["per_corpus"].items()
+                if len(summary["per_corpus"]) > 1
+            },
         }
         for name, value in logged.items():
             pl_module.log(name, value, rank_zero_only=True)

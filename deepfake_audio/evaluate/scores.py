@@ -26,6 +26,9 @@ class ScoredClip:
     speaker: str | None = None
     attack: str | None = None
     duration: float | None = None
+    corpus: str | None = None
+    source: str | None = None
+    codec: str | None = None
 
 
 def det_curve(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -115,8 +118,8 @@ def bootstrap_eer(
 
 
 def eer_by(clips: Sequence[ScoredClip], key: str) -> dict[str, dict]:
-    """EER per value of ``key`` (``speaker``...) among the clips having it, where both classes
-    occur, with the clip counts."""
+    """EER per value of ``key`` (``speaker``, ``corpus``, ``source``, ``codec``) among the clips
+    having it, with the clip counts (null where one class is missing)."""
     groups: dict[str, list[ScoredClip]] = {}
     for clip in clips:
         value = getattr(clip, key)
@@ -159,7 +162,17 @@ def _group_summary(members: Sequence[ScoredClip]) -> dict:
     }
 
 
-SCORE_COLUMNS = ["file", "speaker", "label", "attack", "duration", "score"]
+SCORE_COLUMNS = [
+    "file",
+    "speaker",
+    "label",
+    "attack",
+    "duration",
+    "corpus",
+    "source",
+    "codec",
+    "score",
+]
 
 
 def write_scores(clips: Iterable[ScoredClip], run: RunFolder) -> None:
@@ -177,6 +190,9 @@ def write_scores(clips: Iterable[ScoredClip], run: RunFolder) -> None:
                     LABEL_NAMES[c.label],
                     c.attack or "",
                     duration,
+                    c.corpus or "",
+                    c.source or "",
+                    c.codec or "",
                     repr(c.score),
                 ]
             )
@@ -195,6 +211,9 @@ def read_scores(path: Path) -> list[ScoredClip]:
                 speaker=row.get("speaker") or None,
                 attack=row.get("attack") or None,
                 duration=float(row["duration"]) if row.get("duration") else None,
+                corpus=row.get("corpus") or None,
+                source=row.get("source") or None,
+                codec=row.get("codec") or None,
             )
             for line, row in enumerate(csv.DictReader(handle), start=2)
         ]

@@ -26,42 +26,55 @@ COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to s
 HEADERS = ["Accuracy", "F1", "TPR", "TNR", "EER", "AUROC", "Parameters", "Inference clips/s"]
 
 
-def write_attack_results(folds: dict[str, dict[str, list[Path]]], out: Path) -> None:
-    """``leave_one_attack_out.csv`` (one row per run) and ``.md`` (EER per held-out attack,
-    mean and worst per config) into ``out``."""
+TESTED_ON = {  # group -> what a leave-one-out fold's test split holds, for the table's notes
+    "attack": "the test speakers' bona fide clips against that attack's clips alone",
+    "source": "that source's bona fide clips against its spoofs, none of its speakers trained on",
+    "corpus": "that corpus's clips, none of its speakers trained on",
+    "speaker": "that speaker's clips",
+}
+
+
+def leave_one_out_name(group: str) -> str:
+    """The file name (without suffix) of a leave-one-out table: ``leave_one_attack_out``."""
+    return f"leave_one_{group}_out"
+
+
+def write_leave_one_out(folds: dict[str, dict[str, list[Path]]], group: str, out: Path) -> None:
+    """``leave_one_<group>_out.csv`` (one row per run) and ``.md`` (EER per held-out value of
+    the group, mean and worst per config) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
+    name_of_file = leave_one_out_name(group)
     eers: dict[str, dict[str, list[float]]] = {}
-    with atomic_write(out / "leave_one_attack_out.csv") as handle:
+    with atomic_write(out / f"{name_of_file}.csv") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["model", "held_out_attack", "run", "eer", "auroc", "test_clips"])
-        for name, by_attack in folds.items():
+        writer.writerow(["model", f"held_out_{group}", "run", "eer", "auroc", "test_clips"])
+        for name, by_value in folds.items():
             eers[name] = {}
-            for attack, folders in by_attack.items():
+            for value, folders in by_value.items():
                 metrics = [RunFolder(f).read_metrics() for f in folders]
-                eers[name][attack] = [m["eer"] for m in metrics]
+                eers[name][value] = [m["eer"] for m in metrics]
                 for folder, m in zip(folders, metrics, strict=True):
-                    writer.writerow([name, attack, folder, m["eer"], m["auroc"], m["clips"]])
-    attacks = list(next(iter(folds.values())))
+                    writer.writerow([name, value, folder, m["eer"], m["auroc"], m["clips"]])
+    values = list(next(iter(folds.values())))
     lines = [
-        "| Model | " + " | ".join(attacks) + " | Mean | Worst |",
-        "|---" * (len(attacks) + 3) + "|",
+        "| Model | " + " | ".join(values) + " | Mean | Worst |",
+        "|---" * (len(values) + 3) + "|",
     ]
-    for name, by_attack in eers.items():
-        means = [statistics.fmean(by_attack[attack]) for attack in attacks]
-        cells = [_cell(by_attack[attack], "percent") for attack in attacks]
+    for name, by_value in eers.items():
+        means = [statistics.fmean(by_value[value]) for value in values]
+        cells = [_cell(by_value[value], "percent") for value in values]
         cells += [f"{100 * statistics.fmean(means):.1f}%", f"{100 * max(means):.1f}%"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    first_run = next(iter(folds.values()))[attacks[0]][0]
+    first_run = next(iter(folds.values()))[values[0]][0]
     notes = [
         "",
-        f"Data: {_corpus(first_run)}. Test EER of each "
-        "held-out attack (column): trained without it, tested on the test speakers' bona fide "
-        "clips against that attack's clips alone; speakers are disjoint across splits. "
-        "Mean and worst over the attacks (means over seeds where there are several).",
+        f"Data: {_corpus(first_run)}. Test EER of each held-out {group} (column): trained "
+        f"without it, tested on {TESTED_ON[group]}; speakers are disjoint across splits. Mean "
+        f"and worst over the {group}s (means over seeds where there are several).",
         "",
-        "Runs: see leave_one_attack_out.csv",
+        f"Runs: see {name_of_file}.csv",
     ]
-    atomic_write_text(out / "leave_one_attack_out.md", "\n".join(lines + notes) + "\n")
+    atomic_write_text(out / f"{name_of_file}.md", "\n".join(lines + notes) + "\n")
 
 
 def pooled_eer(folders: list[Path]) -> tuple[float, tuple[float, float], int]:

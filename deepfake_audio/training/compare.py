@@ -2,14 +2,20 @@
 
     deepfake compare --configs configs/resnet18.yaml configs/lstm.yaml --seeds 3 -- --data.root D
     deepfake compare --runs lightning_logs/resnet18/version_0 lightning_logs/lstm/version_2
-    deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml -- --data.root D
+    deepfake compare --protocol leave-one-out --group attack --configs configs/best.yaml -- \\
+        --data.root D
+    deepfake compare --protocol leave-one-out --group source --configs configs/best.yaml -- \\
+        --data.root '[D1, D2]'
     deepfake compare --protocol cross-validation --configs configs/best.yaml -- --data.root D
 
 Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
 ``score_histograms.png``. Runs of the same experiment (config) are aggregated as mean ± std.
-The leave-one-attack-out protocol trains each config once per attack the corpus names, with
-that attack held out of training and validation, and tests on the test speakers' bona fide
-clips against the held-out attack alone; it writes ``leave_one_attack_out.md`` and ``.csv``.
+The leave-one-out protocol trains each config once per attack, source, corpus or speaker
+(``--group``) the corpora name, with that one held out of training and validation: an attack
+is tested on the test speakers' bona fide clips against its spoofs alone; a source, corpus or
+speaker on all its clips, none of its speakers trained on. It writes
+``leave_one_<group>_out.md`` and ``.csv``; ``--protocol leave-one-attack-out`` is
+``--protocol leave-one-out --group attack``.
 The cross-validation protocol deals the corpus into ``--folds`` speaker-disjoint folds and
 trains each config once per fold, tested on that fold: every clip is tested once, so the EER
 rests on the whole corpus rather than on one test split; it writes ``cross_validation.md`` and
@@ -23,7 +29,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from deepfake_audio.evaluate.tables import write_attack_results, write_fold_results, write_results
+from deepfake_audio.data.split import GROUPS
+from deepfake_audio.evaluate.tables import (
+    leave_one_out_name,
+    write_fold_results,
+    write_leave_one_out,
+    write_results,
+)
 from deepfake_audio.runs import RunFolder
 
 
@@ -52,11 +64,23 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=1, help="seeds per config (42, 43, ...)")
     parser.add_argument(
         "--protocol",
-        choices=["standard", "leave-one-attack-out", "cross-validation"],
+        choices=["standard", "leave-one-out", "leave-one-attack-out", "cross-validation"],
         default="standard",
-        help="standard: the split as configured; leave-one-attack-out: one fit per attack the "
-        "corpus names, tested on that attack alone; cross-validation: one fit per fold, tested "
-        "on that fold (both need --configs)",
+        help="standard: the split as configured; leave-one-out: one fit per value of --group "
+        "the corpora name, held out and tested on (leave-one-attack-out: with --group attack); "
+        "cross-validation: one fit per fold, tested on that fold (all three need --configs)",
+    )
+    parser.add_argument(
+        "--group",
+        choices=GROUPS,
+        default="attack",
+        help="what --protocol leave-one-out holds out: attack (default), source, corpus, speaker",
+    )
+    parser.add_argument(
+        "--held-out",
+        nargs="+",
+        metavar="VALUE",
+        help="the values of --group to hold out, one fit each (default: every one)",
     )
     parser.add_argument(
         "--folds", type=int, default=5, help="folds of --protocol cross-validation (default 5)"
@@ -73,10 +97,13 @@ def main(args: list[str]) -> int:
     if options.configs:  # Lightning only when training
         from deepfake_audio.training import protocols
     if options.protocol == "leave-one-attack-out":
-        write_attack_results(
-            protocols.leave_one_attack_out(options.configs, options.seeds, extra), out
+        options.protocol, options.group = "leave-one-out", "attack"
+    if options.protocol == "leave-one-out":
+        runs = protocols.leave_one_out(
+            options.configs, options.group, options.held_out, options.seeds, extra
         )
-        table = "leave_one_attack_out.md"
+        write_leave_one_out(runs, options.group, out)
+        table = f"{leave_one_out_name(options.group)}.md"
     elif options.protocol == "cross-validation":
         runs = protocols.cross_validation(options.configs, options.folds, options.seeds, extra)
         try:

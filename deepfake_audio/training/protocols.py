@@ -2,7 +2,8 @@
 folders of the fits and tests it made, for :mod:`deepfake_audio.evaluate.tables` to tabulate.
 
 - one fit and test per config and seed (:func:`train_and_test`);
-- leave one attack out: one fit per attack the corpus names, that attack held out;
+- leave one out: one fit per attack, source, corpus or speaker the corpora name, that one
+  held out of training and validation and tested on;
 - cross-validation: one fit per fold, tested on that fold.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deepfake_audio.data.split import attacks_of
+from deepfake_audio.data.split import groups_of
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.training.cli import DeepfakeCLI
 
@@ -23,17 +24,25 @@ def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
     return run.path
 
 
-def corpus_attacks(config: Path, extra: list[str]) -> list[str]:
-    """The attacks named by the corpus that ``config`` (with ``extra`` options) trains on."""
+def held_out_values(config: Path, group: str, extra: list[str]) -> list[str]:
+    """The values of ``group`` that the corpora of ``config`` (with ``extra`` options) name and
+    a leave-one-out fold can test: attacks, and other groups with clips of both classes."""
     cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
-    attacks = attacks_of(cli.datamodule.index())
-    if len(attacks) < 2:
+    clips = cli.datamodule.index()
+    values = groups_of(clips, group)
+    if group != "attack":
+        both = [v for v in values if len({c.label for c in clips if getattr(c, group) == v}) == 2]
+        if len(both) < len(values):
+            skipped = sorted(set(values) - set(both))
+            named = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+            print(f"deepfake compare: skipping {len(skipped)} {group}(s) of one class: {named}")
+        values = both
+    if len(values) < 2:
         raise SystemExit(
-            f"deepfake compare: leave-one-attack-out needs a corpus that names at least two "
-            f"attacks (generators) of its spoof clips; {cli.datamodule.corpus_root} names "
-            f"{attacks or 'none'}"
+            f"deepfake compare: leave-one-{group}-out needs corpora that name at least two "
+            f"{group}s it can test; {cli.datamodule.corpus_label} names {values or 'none'}"
         )
-    return attacks
+    return values
 
 
 def training_seeds(count: int) -> range:
@@ -41,21 +50,23 @@ def training_seeds(count: int) -> range:
     return range(42, 42 + count)
 
 
-def leave_one_attack_out(
-    configs: list[Path], seeds: int, extra: list[str]
+def leave_one_out(
+    configs: list[Path], group: str, values: list[str] | None, seeds: int, extra: list[str]
 ) -> dict[str, dict[str, list[Path]]]:
-    """Run folders per config and held-out attack, one per seed."""
-    folds: dict[str, dict[str, list[Path]]] = {}
-    attacks = corpus_attacks(configs[0], extra)
-    for config in configs:
-        folds[config.stem] = {
-            attack: [
-                train_and_test(config, seed, [*extra, f"--data.split.held_out_attack={attack}"])
+    """Run folders per config and held-out value of ``group`` (every one the corpora name, or
+    ``values``), one per seed."""
+    values = values or held_out_values(configs[0], group, extra)
+    options = [f"--data.split.held_out_group={group}"]
+    return {
+        config.stem: {
+            value: [
+                train_and_test(config, seed, [*extra, *options, f"--data.split.held_out={value}"])
                 for seed in training_seeds(seeds)
             ]
-            for attack in attacks
+            for value in values
         }
-    return folds
+        for config in configs
+    }
 
 
 def cross_validation(

@@ -1,0 +1,208 @@
+"""The leave-one-out protocols: no clip of the held-out attack, source, corpus or speaker, and
+no test speaker, is ever trained or validated on."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR, run_cli, small_run_args
+
+from deepfake_audio.data.corpus import Clip, CorpusError, index_corpus, index_manifest
+from deepfake_audio.data.split import (
+    GROUPS,
+    SplitSpec,
+    assign_splits,
+    attacks_of,
+    hold_out_attack,
+    make_splits,
+)
+
+ATTACKS = ("codec", "tts", "vocoder")
+
+
+def _corpus() -> list[Clip]:
+    """30 speakers with 2 bona fide clips and one spoof per attack each, plus TTS-only voices."""
+    clips = []
+    for speaker in range(30):
+        for take in range(2):
+            clips.append(Clip(Path(f"s{speaker}_bona_{take}.wav"), 1, f"spk{speaker}"))
+        for attack in ATTACKS:
+            clips.append(Clip(Path(f"s{speaker}_{attack}.wav"), 0, f"spk{speaker}", attack))
+    clips += [Clip(Path(f"voice{v}.wav"), 0, f"voice{v}", "tts") for v in range(6)]
+    return clips
+
+
+def _check_fold(clips: list[Clip], held_out: str, attacks: set[str]) -> None:
+    by_split: dict[str, list[Clip]] = defaultdict(list)
+    for clip in clips:
+        by_split[clip.split].append(clip)
+    training = by_split["train"] + by_split["val"]
+    assert held_out not in {clip.attack for clip in training}
+    assert {clip.attack for clip in by_split["test"] if clip.label == 0} == {held_out}
+    assert {clip.label for clip in by_split["test"]} == {0, 1}
+    test_speakers = {clip.speaker for clip in by_split["test"]}
+    assert test_speakers.isdisjoint(clip.speaker for clip in training)
+    assert set(attacks_of(training)) == attacks - {held_out}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("held_out", ATTACKS)
+def test_folds_keep_the_held_out_attack_and_test_speakers_out_of_training(held_out, seed):
+    split = assign_splits(_corpus(), SplitSpec(), seed)
+    fold, _ = hold_out_attack(split, held_out)
+    _check_fold(fold, held_out, set(ATTACKS))
+    # Only spoofs are dropped: every bona fide clip keeps its split.
+    assert [c for c in fold if c.label == 1] == [c for c in split if c.label == 1]
+
+
+def test_an_unknown_attack_is_named_with_the_known_ones():
+    split = assign_splits(_corpus(), SplitSpec(), 0)
+    with pytest.raises(CorpusError, match=r"'wavenet' is not in the corpus.*codec, tts, vocoder"):
+        hold_out_attack(split, "wavenet")
+
+
+def _sourced_corpus() -> list[Clip]:
+    """Two corpora of three sample pages each; page speakers are the page's, except one voice
+    ("shared") that every page of the first corpus records, as a public speaker would be."""
+    clips = []
+    for corpus in ("a", "b"):
+        for page in range(3):
+            for speaker in [*(f"{corpus}{page}-{n}" for n in range(6)), "shared"]:
+                if speaker == "shared" and corpus == "b":
+                    continue
+                for take in range(2):
+                    name = f"{corpus}/{page}/{speaker}/{take}"
+                    clips.append(
+                        Clip(
+                            Path(f"{name}-bona.wav"), 1, speaker, None, None, corpus, f"page{page}"
+                        )
+                    )
+                    clips.append(
+                        Clip(
+                            Path(f"{name}-spoof.wav"),
+                            0,
+                            speaker,
+                            f"tts{page}",
+                            None,
+                            corpus,
+                            f"page{page}",
+                        )
+                    )
+    return clips
+
+
+def _check_held_out(clips: list[Clip], group: str, value: str) -> None:
+    members = [clip for clip in clips if getattr(clip, group) == value]
+    training = [clip for clip in clips if clip.split in ("train", "val")]
+    assert members and all(clip.split == "test" for clip in members)
+    assert {clip.split for clip in clips} == {"train", "val", "test"}
+    assert value not in {getattr(clip, group) for clip in training}
+    assert {clip.label for clip in members} == {0, 1}
+    tested = {clip.speaker for clip in clips if clip.split == "test"}
+    assert tested.isdisjoint(clip.speaker for clip in training)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(
+    ("group", "value"),
+    [
+        ("source", "page0"),
+        ("source", "page2"),
+        ("corpus", "a"),
+        ("corpus", "b"),
+        ("speaker", "shared"),
+    ],
+)
+def test_a_held_out_group_is_the_test_split_and_never_trained_on(group, value, seed):
+    clips = _sourced_corpus()
+    fold, line = make_splits(clips, SplitSpec(held_out=value, held_out_group=group), seed)
+    _check_held_out(fold, group, value)
+    # Only the held-out group's speakers lose clips: every other clip trains or validates.
+    members = {c.path for c in clips if getattr(c, group) == value}
+    speakers = {c.speaker for c in clips if c.path in members}
+    kept = {c.path for c in clips if c.path in members or c.speaker not in speakers}
+    assert {c.path for c in fold} == kept
+    assert f"leave-one-{group}-out: {value!r}" in line
+
+
+def test_holding_out_a_source_leaves_out_its_speakers_elsewhere():
+    clips = _sourced_corpus()
+    fold, line = make_splits(clips, SplitSpec(held_out="page1", held_out_group="source"), 0)
+    shared_elsewhere = [c for c in clips if c.speaker == "shared" and c.source != "page1"]
+    assert shared_elsewhere and not {c.path for c in shared_elsewhere} & {c.path for c in fold}
+    assert f"{len(shared_elsewhere)} other clips of its 13 speaker(s)" in line
+
+
+def test_a_group_of_one_class_or_an_unknown_group_is_refused():
+    one_class = [c for c in _sourced_corpus() if not (c.source == "page0" and c.label == 0)]
+    spec = SplitSpec(held_out="page0", held_out_group="source")
+    with pytest.raises(CorpusError, match="'page0' has clips of one class only"):
+        make_splits(one_class, spec, 0)
+    with pytest.raises(CorpusError, match="'page9' is not in the corpus; its sources: page0"):
+        make_splits(one_class, SplitSpec(held_out="page9", held_out_group="source"), 0)
+    with pytest.raises(ValueError, match="held_out_group must be one of"):
+        SplitSpec(held_out="x", held_out_group="page")
+
+
+def test_the_old_spelling_of_a_held_out_attack_still_works():
+    spec = SplitSpec(held_out_attack="tts")
+    assert (spec.held_out, spec.held_out_group) == ("tts", "attack")
+    with pytest.raises(ValueError, match="not both"):
+        SplitSpec(held_out="tts", held_out_attack="tts")
+    assert set(GROUPS) == {"attack", "source", "corpus", "speaker"}
+
+
+def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = str(CONFIG_DIR / "lstm.yaml")
+    extra = [*small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4)]
+    extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
+    protocol = ["--protocol", "leave-one-attack-out", "--configs", config, "--out", "out"]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["compare", *protocol, "--", *extra])
+    assert exit_info.value.code == 0
+    with (tmp_path / "out" / "leave_one_attack_out.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["held_out_attack"] for row in rows] == ["griffinlim_mel", "lpc_pulse"]
+    for row in rows:
+        _check_fold(
+            index_manifest(Path(row["run"]) / "splits.csv"),
+            row["held_out_attack"],
+            {"griffinlim_mel", "lpc_pulse"},
+        )
+        report = (Path(row["run"]) / "data_report.txt").read_text()
+        assert f"{row['held_out_attack']!r} held out of training" in report
+    table = (tmp_path / "out" / "leave_one_attack_out.md").read_text()
+    assert "| Model | griffinlim_mel | lpc_pulse | Mean | Worst |" in table
+    assert table.count("| lstm |") == 1
+
+
+def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pages.csv"  # the tiny corpus as two sample pages of two voices each
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "speaker", "attack", "source"])
+        for clip in index_corpus(tiny_corpus):
+            page = "page-a" if clip.speaker in ("demo00", "demo01") else "page-b"
+            writer.writerow([clip.path, clip.label, clip.speaker, clip.attack or "", page])
+    config = str(CONFIG_DIR / "lstm.yaml")
+    extra = [*small_run_args(manifest, tmp_path / "runs", batch_size=4)]
+    extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
+    extra += ["--data.split.val_fraction=0.3", "--data.split.test_fraction=0.2"]
+    protocol = ["--protocol", "leave-one-out", "--group", "source", "--configs", config]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["compare", *protocol, "--out", "out", "--", *extra])
+    assert exit_info.value.code == 0
+    with (tmp_path / "out" / "leave_one_source_out.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["held_out_source"] for row in rows] == ["page-a", "page-b"]
+    for row in rows:
+        _check_held_out(
+            index_manifest(Path(row["run"]) / "splits.csv"), "source", row["held_out_source"]
+        )
+    table = (tmp_path / "out" / "leave_one_source_out.md").read_text()
+    assert "| Model | page-a | page-b | Mean | Worst |" in table
