@@ -14,6 +14,9 @@ import torch
 
 from deepfake_audio.cli import main
 from deepfake_audio.data.demo import make_demo_corpus
+from deepfake_audio.features.whisper import MISSING, whisper_available
+
+needs_whisper = pytest.mark.skipif(not whisper_available(), reason=MISSING)
 
 torch.set_num_threads(1)
 # Caches go to a fresh folder per test session, never to the user's.
@@ -38,13 +41,23 @@ def lstm_checkpoint(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory)
     return root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
 
 
-def small_run_args(corpus: Path, root_dir: Path, batch_size: int = 2) -> list[str]:
-    """Shrink any config to a quick CPU run on the tiny corpus."""
+def small_run_args(
+    corpus: Path, root_dir: Path, batch_size: int = 2, config: Path | None = None
+) -> list[str]:
+    """Shrink any config to a quick CPU run on the tiny corpus (short windows: 64 frames of
+    features, 50 Whisper frames or 1 s of waveform, after ``config``'s DataModule)."""
+    text = config.read_text() if config is not None else ""
+    if "WaveformDataModule" in text:
+        window = ["--data.window_samples=16000"]
+    elif "whisper:" in text:
+        window = ["--data.whisper.frames=50", "--data.whisper.train_hop=25"]
+    else:
+        window = ["--data.features.frames=64"]
     return [
         f"--data.root={corpus}",
         f"--data.batch_size={batch_size}",
         "--data.num_workers=0",
-        "--data.features.frames=64",
+        *window,
         f"--trainer.default_root_dir={root_dir}",
         "--trainer.accelerator=cpu",
         "--trainer.devices=1",

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import REPO, run_cli, small_run_args
+from conftest import CONFIG_DIR, REPO, needs_whisper, run_cli, small_run_args
 from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
@@ -330,3 +330,21 @@ def test_sixteen_concurrent_requests_all_get_the_right_answer(
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(ask, jobs))
     assert answers == [expected[job] for job in jobs]
+
+
+@pytest.mark.parametrize(
+    "config",
+    ["rawnet2", pytest.param("whisper_lcnn", marks=needs_whisper)],
+)
+def test_the_app_scores_waveform_and_whisper_models(
+    config: str, tiny_corpus: Path, clips: dict, tmp_path: Path
+) -> None:
+    path = CONFIG_DIR / f"{config}.yaml"
+    run_args = [*small_run_args(tiny_corpus, tmp_path, 4, path), "--trainer.max_epochs=1"]
+    run_cli(["fit", f"--config={path}", *run_args])
+    checkpoint = tmp_path / config / "version_0" / "checkpoints" / "best.ckpt"
+    detector = AudioDetector.load(checkpoint, device="cpu")
+    verdict, windows, spectrogram = analyse(detector, clips["good"], MAX_SECONDS)
+    assert VERDICT.fullmatch(verdict), verdict
+    assert f"{detector.detect_file(clips['good']).score:.4f}" in verdict
+    assert spectrogram.axes[0].images  # the clip as a spectrogram, whatever the model reads

@@ -8,27 +8,33 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR, CONFIGS, run_cli, run_cli_process, small_run_args
+from conftest import (
+    CONFIG_DIR,
+    CONFIGS,
+    needs_whisper,
+    run_cli,
+    run_cli_process,
+    small_run_args,
+)
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepfake_audio.evaluate.scores import read_scores
 
-SLOW = {"senet", "res2net50"}
+SLOW = {"senet", "res2net50", "aasist", "rawnet2"}
 
 
-@pytest.mark.parametrize(
-    "config",
-    [
-        pytest.param(c, marks=[pytest.mark.slow] if c.stem in SLOW else [], id=c.stem)
-        for c in CONFIGS
-    ],
-)
+def _marks(config: Path) -> list:
+    marks = [pytest.mark.slow] if config.stem in SLOW else []
+    return marks + ([needs_whisper] if "whisper:" in config.read_text() else [])
+
+
+@pytest.mark.parametrize("config", [pytest.param(c, marks=_marks(c), id=c.stem) for c in CONFIGS])
 def test_every_config_fits_with_fast_dev_run(config: Path, tiny_corpus: Path, tmp_path: Path):
     run_cli(
         [
             "fit",
             f"--config={config}",
-            *small_run_args(tiny_corpus, tmp_path),
+            *small_run_args(tiny_corpus, tmp_path, config=config),
             "--trainer.fast_dev_run=true",
         ]
     )
@@ -162,12 +168,17 @@ def test_data_check_prints_the_report_and_fails_on_unreadable_files(
     assert "broken.wav" in printed
 
 
-DATAMODULES = ["MelImageDataModule", "SequenceDataModule", "GraphDataModule"]
+DATAMODULES = ["MelImageDataModule", "SequenceDataModule", "GraphDataModule", "WaveformDataModule"]
 SHARED_ARGUMENTS = [
-    "root", "features", "split", "augmentations", "format", "cache", "cache_dir",
+    "root", "split", "augmentations", "format", "cache", "cache_dir",
     "features_on_device", "batch_size", "num_workers", "seed", "test_windows",
 ]  # fmt: skip
-OWN_ARGUMENTS = {"MelImageDataModule": ["channels"], "GraphDataModule": ["k"]}
+OWN_ARGUMENTS = {
+    "MelImageDataModule": ["channels", "features", "whisper"],
+    "SequenceDataModule": ["features", "whisper"],
+    "GraphDataModule": ["k", "features", "whisper"],
+    "WaveformDataModule": ["window_samples", "sample_rate"],
+}
 
 
 @pytest.mark.parametrize("datamodule", DATAMODULES)
@@ -192,7 +203,7 @@ def test_a_misspelt_datamodule_argument_is_refused(
 def test_help_and_print_config_show_every_datamodule_argument(
     datamodule: str, capsys: pytest.CaptureFixture
 ):
-    expected = SHARED_ARGUMENTS + OWN_ARGUMENTS.get(datamodule, [])
+    expected = SHARED_ARGUMENTS + OWN_ARGUMENTS[datamodule]
     with pytest.raises(SystemExit):
         run_cli(["fit", f"--data.help=deepfake_audio.data.{datamodule}"])
     shown = capsys.readouterr().out

@@ -11,6 +11,7 @@ _LAZY = {
     "GraphDataModule": "deepfake_audio.data.datamodules",
     "MelImageDataModule": "deepfake_audio.data.datamodules",
     "SequenceDataModule": "deepfake_audio.data.datamodules",
+    "WaveformDataModule": "deepfake_audio.data.datamodules",
 }
 __all__ = list(_LAZY)
 

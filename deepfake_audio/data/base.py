@@ -24,6 +24,7 @@ from deepfake_audio.data.cache import (
     Extractor,
     FrontEndExtractor,
     WaveformExtractor,
+    WindowExtractor,
     default_cache_dir,
 )
 from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpora
@@ -32,7 +33,8 @@ from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, make_splits
 from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
+from deepfake_audio.features.front_end import make_front_end, normalise_utterance
+from deepfake_audio.features.whisper import WhisperFeatures
 from deepfake_audio.runs import RunFolder
 
 
@@ -73,6 +75,9 @@ class AudioDataModule(LightningDataModule):
     input; every other argument is declared here once. With ``features_on_device`` the loaders
     yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
 
+    ``whisper`` replaces the spectral ``features`` with the frames of the frozen Whisper encoder
+    (:mod:`deepfake_audio.features.whisper`, the ``[whisper]`` extra), computed per window.
+
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
     ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation and
     ``predict`` always take the first window.
@@ -82,6 +87,7 @@ class AudioDataModule(LightningDataModule):
         self,
         root: Path | list[Path] | None = None,
         features: SpectralFeatures = SpectralFeatures(),
+        whisper: WhisperFeatures | None = None,
         split: SplitSpec = SplitSpec(),
         augmentations: list[Augmentation] | None = None,
         format: str = "auto",
@@ -99,10 +105,19 @@ class AudioDataModule(LightningDataModule):
         masked = [
             type(a).__name__ for a in augmentations or [] if isinstance(a, FeatureAugmentation)
         ]
-        if masked and (features.cepstra or features.phase):
+        if features is None and (masked or features_on_device):
             raise ValueError(
-                f"{', '.join(masked)} masks filterbank bands, but with features.cepstra or "
-                "features.phase the front end returns cepstral or phase rows: use waveform "
+                f"{', '.join(masked) or 'features_on_device'} needs front-end features; this "
+                "DataModule serves waveforms"
+            )
+        if whisper is not None:
+            if features_on_device:
+                raise ValueError("the Whisper encoder runs on the CPU: no features_on_device")
+            features = whisper
+        if masked and not features.banded:
+            raise ValueError(
+                f"{', '.join(masked)} masks filterbank bands, but with features.cepstra, "
+                "features.phase or Whisper features the rows are not bands: use waveform "
                 "augmentations with these features"
             )
         self.roots = [Path(r) for r in (root if isinstance(root, list) else [root] if root else [])]
@@ -118,7 +133,7 @@ class AudioDataModule(LightningDataModule):
         self.seed = seed
         self.test_windows = test_windows
         self.clips: dict[str, list[Clip]] = {}
-        self._device_front_end = FrontEnd(features) if features_on_device else None
+        self._device_front_end = make_front_end(features) if features_on_device else None
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 
@@ -154,7 +169,7 @@ class AudioDataModule(LightningDataModule):
         for augmentation in self.augmentations if augment else []:
             if isinstance(augmentation, FeatureAugmentation):
                 features = torch.stack([augmentation(item) for item in features])
-        inputs = self.representation.batch(normalise_utterance(features, self.features.blocks))
+        inputs = self.representation.batch(normalise_utterance(features, self.input_spec.blocks))
         return inputs, labels, indices
 
     @property
@@ -183,9 +198,13 @@ class AudioDataModule(LightningDataModule):
     def _extractors(self) -> dict[str, Extractor]:
         """What to cache: features for evaluation (and training), waveforms if augmented or
         if features are computed on the device."""
-        extractors: dict[str, Extractor] = {"features": FrontEndExtractor(self.features)}
+        waveform = WaveformExtractor(self.input_spec.sample_rate)
+        if self.features is None:  # the waveform is the input
+            return {"waveform": waveform}
+        extract = FrontEndExtractor if self.features.local else WindowExtractor
+        extractors: dict[str, Extractor] = {"features": extract(self.features)}
         if self.wave_training or self.features_on_device:
-            extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
+            extractors["waveform"] = waveform
         return extractors
 
     def index(self) -> list[Clip]:
@@ -212,11 +231,13 @@ class AudioDataModule(LightningDataModule):
         clips = self.index()
         if self.cache:
             caches = self._open_caches(clips)
-            unreadable = caches["features"].unreadable_among([clip.path for clip in clips])
+            first = next(iter(caches.values()))  # every cache decoded every file
+            unreadable = first.unreadable_among([clip.path for clip in clips])
             self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
         else:
-            unreadable = DataReport.check_files(clips, self.features.sample_rate, self.num_workers)
-            self._readers = {"waveform": _DecodeEachTime(self.features.sample_rate)}
+            rate = self.input_spec.sample_rate
+            unreadable = DataReport.check_files(clips, rate, self.num_workers)
+            self._readers = {"waveform": _DecodeEachTime(rate)}
         usable = [clip for clip in clips if clip.path not in unreadable]
         if unreadable:
             warnings.warn(
@@ -241,23 +262,34 @@ class AudioDataModule(LightningDataModule):
                 self.report.write(RunFolder(Path(log_dir)))
 
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
+        spec = self.input_spec
         on_device = self.features_on_device
         use_waves = on_device or "features" not in self._readers or (train and self.wave_training)
-        front_end = FrontEnd(self.features) if use_waves and not on_device else None
-        # Inference's windows: window_samples apart, which is frames - 1 hops of the features.
-        hop = self.features.window_samples if use_waves else self.features.frames - 1
+        computed = use_waves and not on_device and self.features is not None
+        front_end = make_front_end(self.features) if computed else None
+        # Inference's windows: window_samples apart, which is frames - 1 hops of whole-utterance
+        # features, or every frames / train_hop-th of the cached windows of a non-local front
+        # end (whose training crops are those windows).
+        if use_waves:
+            length, hop, step = spec.window_samples, spec.window_samples, 1
+        elif self.features.local:
+            length, hop, step = self.features.frames, self.features.frames - 1, 1
+        else:
+            length = step = self.features.frames
+            hop = length * length // self.features.train_hop
         return ClipDataset(
             self.clips[split],
             read=self._readers["waveform" if use_waves else "features"],
-            length=self.features.window_samples if use_waves else self.features.frames,
+            length=length,
             to_input=self.representation.item,
             front_end=front_end,
-            blocks=self.features.blocks,
+            blocks=spec.blocks,
             waves=use_waves,
             train=train,
             augmentations=self.augmentations,
             seed=self.seed,
             window_hop=hop if windows else None,
+            crop_step=step,
         )
 
     def _loader(self, split: str, train: bool = False, windows: bool = False) -> DataLoader:

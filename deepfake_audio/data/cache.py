@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd
+from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
+from deepfake_audio.windows import window_starts
 
 CACHE_VERSION = 2
 
@@ -66,6 +68,38 @@ class FrontEndExtractor:
 
 
 @dataclass(frozen=True)
+class WindowExtractor:
+    """The features of a file's windows every ``train_hop`` frames, the last one ending at the
+    clip's end (a short clip is one window, repeated to fill it), concatenated along time
+    ``[rows, windows * frames]`` and stored as float16: for front ends whose frames depend on
+    the whole window (the Whisper encoder)."""
+
+    features: WhisperFeatures
+    dtype = np.float16
+
+    def settings(self) -> dict:
+        return {"kind": "windows", **self.features.to_dict()}
+
+    @cached_property
+    def front_end(self) -> WhisperFrontEnd:
+        return WhisperFrontEnd(self.features)
+
+    def __call__(self, path: Path) -> np.ndarray:
+        wave = load_audio(path, self.features.sample_rate)
+        window = self.features.window_samples
+        hop = window // self.features.frames * self.features.train_hop
+        starts = window_starts(wave.shape[-1], window, hop)
+        crops = torch.stack([fit_length(wave, window, start) for start in starts]).numpy()
+        encoded = np.concatenate(
+            [self.front_end(batch) for batch in np.array_split(crops, -(-len(crops) // 8))]
+        )
+        return np.concatenate(list(encoded), axis=-1).astype(self.dtype)
+
+    def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(stored.astype(np.float32))
+
+
+@dataclass(frozen=True)
 class WaveformExtractor:
     """Mono waveform at ``sample_rate``, stored as 16-bit integers (clipped to [-1, 1])."""
 
@@ -83,7 +117,7 @@ class WaveformExtractor:
         return torch.from_numpy(stored.astype(np.float32) / 32767.0)
 
 
-Extractor = FrontEndExtractor | WaveformExtractor
+Extractor = FrontEndExtractor | WindowExtractor | WaveformExtractor
 
 
 def _safe_extract(

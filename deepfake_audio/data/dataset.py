@@ -42,7 +42,8 @@ class ClipDataset(Dataset):
     random, one item per clip. Evaluation takes the start of each clip, or with
     ``window_hop`` every window of it, ``window_hop`` steps apart and the last one ending at
     the clip's end, as ``deepfake detect`` scores a file: one item per window, and
-    :attr:`owners` gives each item's clip. Short clips are repeated to the length.
+    :attr:`owners` gives each item's clip. Short clips are repeated to the length. Training
+    crops start on multiples of ``crop_step`` (cached windows of a non-local front end).
     A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
     labelled spoof; the other augmentations then apply to it as to any crop.
     """
@@ -60,6 +61,7 @@ class ClipDataset(Dataset):
         augmentations: Sequence[Augmentation] = (),
         seed: int = 0,
         window_hop: int | None = None,
+        crop_step: int = 1,
     ) -> None:
         if train and window_hop is not None:
             raise ValueError("training takes one random crop per clip: no window_hop")
@@ -67,6 +69,7 @@ class ClipDataset(Dataset):
         self.seed = seed
         self.read = read
         self.length = length
+        self.crop_step = crop_step
         self.to_input = to_input
         self.front_end = front_end
         self.blocks = blocks
@@ -123,7 +126,8 @@ class ClipDataset(Dataset):
         self, clip: Clip, utterance: torch.Tensor, start: int = 0
     ) -> tuple[torch.Tensor, int]:
         if self.train:
-            start = random_start(utterance.shape[-1], self.length)
+            step = self.crop_step
+            start = step * random_start(utterance.shape[-1] // step, self.length // step)
         crop = fit_length(utterance, self.length, start)
         label = clip.label
         if self.waves:

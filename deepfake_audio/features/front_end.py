@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
 from deepfake_audio.features.settings import SpectralFeatures
+from deepfake_audio.features.spec import Features
+from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
 
 
 class FrontEnd(nn.Module):
@@ -94,3 +97,27 @@ def normalise_utterance(logmel: torch.Tensor, blocks: Sequence[int] = ()) -> tor
     wide = logmel.double()
     std, mean = torch.std_mean(wide, dim=(-2, -1), keepdim=True)
     return ((wide - mean) / (std + 1e-5)).to(logmel.dtype)
+
+
+class EncoderFrontEnd(nn.Module):
+    """A numpy front end (such as the Whisper encoder) for torch callers: ``[samples]`` or
+    ``[n, samples]`` tensors in, ``[rows, frames]`` or ``[n, rows, frames]`` out, on the
+    input's device."""
+
+    def __init__(self, encode: Callable[[np.ndarray], np.ndarray]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    @torch.no_grad()
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        single = wave.ndim == 1
+        frames = self.encode(wave.detach().float().cpu().numpy().reshape(-1, wave.shape[-1]))
+        encoded = torch.from_numpy(frames).to(wave.device)
+        return encoded[0] if single else encoded
+
+
+def make_front_end(features: Features) -> nn.Module:
+    """The torch front end of a kind of features."""
+    if isinstance(features, WhisperFeatures):
+        return EncoderFrontEnd(WhisperFrontEnd(features))
+    return FrontEnd(features)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 SAMPLE_RATE = 16_000
 SCALES = ("mel", "linear")
@@ -25,6 +25,9 @@ class SpectralFeatures:
     how far each bin's phase advance over a hop strays from a steady tone's: the phase that a
     vocoder or spectrogram inversion has to make up, and which magnitudes cannot show.
     """
+
+    kind: ClassVar[str] = "spectral"
+    local: ClassVar[bool] = True  # each frame depends on its neighbourhood only: caches crop
 
     sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
@@ -59,6 +62,12 @@ class SpectralFeatures:
         deltas, then the phase deviations."""
         cepstral = (self.cepstra or self.n_mels) * (self.static + self.deltas)
         return (cepstral, self.n_mels) if self.phase else (cepstral,)
+
+    @property
+    def banded(self) -> bool:
+        """Whether the rows are filterbank bands (no cepstra, no phase rows): what band
+        masks such as SpecAugment need."""
+        return not self.cepstra and not self.phase
 
     @property
     def window_samples(self) -> int:

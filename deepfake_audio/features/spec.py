@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from deepfake_audio.features.settings import SpectralFeatures
+from deepfake_audio.features.whisper import WhisperFeatures
+
+Features = SpectralFeatures | WhisperFeatures  # what a front end computes
+FEATURE_KINDS: dict[str, type[Features]] = {
+    kind.kind: kind for kind in (SpectralFeatures, WhisperFeatures)
+}
 
 if TYPE_CHECKING:
     import torch
@@ -187,7 +193,7 @@ class InputSpec:
     sample_rate: int
     window_samples: int
     representation: Representation
-    features: SpectralFeatures | None = None
+    features: Features | None = None
 
     def __post_init__(self) -> None:
         if (self.features is None) == self.representation.needs_features:
@@ -205,7 +211,7 @@ class InputSpec:
             )
 
     @classmethod
-    def of(cls, features: SpectralFeatures, representation: Representation) -> InputSpec:
+    def of(cls, features: Features, representation: Representation) -> InputSpec:
         """The spec of a front end and a representation."""
         return cls(features.sample_rate, features.window_samples, representation, features)
 
@@ -229,14 +235,24 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
-        stored = data.get("features")
-        known = {field.name for field in fields(SpectralFeatures)}
-        unknown = sorted(set(stored or ()) - known)
-        if unknown:
-            raise ValueError(f"unknown feature settings {unknown}")
         return cls(
             data["sample_rate"],
             data["window_samples"],
             Representation.from_dict(data["representation"]),
-            None if stored is None else SpectralFeatures(**stored),
+            features_from_dict(data.get("features")),
         )
+
+
+def features_from_dict(data: dict[str, Any] | None) -> Features | None:
+    """Front-end settings from their ``to_dict`` (a missing ``kind`` is spectral)."""
+    if data is None:
+        return None
+    options = dict(data)
+    kind = options.pop("kind", SpectralFeatures.kind)
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown kind of features {kind!r}; known: {list(FEATURE_KINDS)}")
+    settings = FEATURE_KINDS[kind]
+    unknown = sorted(set(options) - {field.name for field in fields(settings)})
+    if unknown:
+        raise ValueError(f"unknown {kind} feature settings {unknown}")
+    return settings(**options)

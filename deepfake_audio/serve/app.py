@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from deepfake_audio.audio import load_audio
 from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import normalise_utterance
+from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.scoring import Detection
@@ -91,7 +91,11 @@ def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: fl
     or its cepstra, deltas and phase rows standardised as the model sees them (the cepstral
     rows together, the phase rows apart), with a line where each kind starts."""
     features = detector.spec.features
-    rows = detector.front_end(wave.to(detector.device)).cpu()
+    if not isinstance(features, SpectralFeatures):  # show the clip's log power spectrogram
+        features = SpectralFeatures(n_fft=512, hop_length=160, n_mels=80, scale="linear")
+        rows = FrontEnd(features)(wave)
+    else:
+        rows = detector.front_end(wave.to(detector.device)).cpu()
     title, starts = input_rows(features)
     figure = Figure(figsize=(6, 3), layout="constrained")
     axes = figure.subplots()

@@ -24,6 +24,8 @@ import torch
 from deepfake_audio import __version__
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd
+from deepfake_audio.features.spec import Features
+from deepfake_audio.features.whisper import WhisperFeatures
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve import onnx
@@ -63,10 +65,12 @@ def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, 
             opset_version=17,
             dynamo=False,
         )
-    front_end = FrontEnd(spec.features)
-    files = {onnx.MODEL: buffer.getvalue(), onnx.FILTERS: _npy(front_end.mel.fb)}
-    if front_end.dct is not None:
-        files[onnx.DCT] = _npy(front_end.dct)
+    files = {onnx.MODEL: buffer.getvalue()}
+    if isinstance(spec.features, SpectralFeatures):
+        front_end = FrontEnd(spec.features)
+        files[onnx.FILTERS] = _npy(front_end.mel.fb)
+        if front_end.dct is not None:
+            files[onnx.DCT] = _npy(front_end.dct)
     return files
 
 
@@ -76,9 +80,15 @@ def _npy(values: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def _describe(features: SpectralFeatures) -> str:
+def _describe(features: Features | None) -> str:
     """The front end in words, e.g. "60 cepstral coefficients of 128 linear log filterbank
     energies, with 2 orders of deltas"."""
+    if features is None:
+        return "the raw waveform"
+    if isinstance(features, WhisperFeatures):
+        return (
+            f"the frozen Whisper {features.model} encoder's frames ({features.frame_size} values)"
+        )
     bands = f"{features.n_mels} {features.scale} log filterbank energies"
     described = (
         f"{features.cepstra} cepstral coefficients of {bands}" if features.cepstra else bands
@@ -142,9 +152,8 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
         "## Model",
         f"- network: `{model.network['class_path']}` with `{json.dumps(network)}`",
         f"- input: {spec.representation.name} of {_describe(spec.features)}, "
-        f"{spec.features.frames} frames ({spec.window_samples / spec.sample_rate:.1f} s at "
-        f"{spec.sample_rate} Hz) per window; longer audio is scored in sliding windows and "
-        "averaged",
+        f"{spec.window_samples / spec.sample_rate:.1f} s at {spec.sample_rate} Hz per window; "
+        "longer audio is scored in sliding windows and averaged",
         f"- exported with deepfake-audio {__version__}",
         "",
         "## Evaluation",

@@ -14,6 +14,8 @@ from deepfake_audio.features.numpy_front_end import (
     read_audio,
     resample,
 )
+from deepfake_audio.features.settings import SpectralFeatures
+from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
 from deepfake_audio.serve.package import read_package_config
 from deepfake_audio.serve.scoring import WindowedDetector
 
@@ -32,8 +34,12 @@ class OnnxDetector(WindowedDetector):
         self.spec = model.input
         self.threshold = model.threshold if threshold is None else threshold
         features = self.spec.features
-        dct = np.load(folder / DCT) if features.cepstra else None
-        self.front_end = NumpyFrontEnd(features, np.load(folder / FILTERS), dct)
+        self.front_end: Any = None  # a waveform input has none
+        if isinstance(features, WhisperFeatures):
+            self.front_end = WhisperFrontEnd(features, threads)
+        elif features is not None:
+            dct = np.load(folder / DCT) if features.cepstra else None
+            self.front_end = NumpyFrontEnd(features, np.load(folder / FILTERS), dct)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -45,7 +51,9 @@ class OnnxDetector(WindowedDetector):
     def load(cls, path: str | Path, **options: Any) -> OnnxDetector:
         """A package folder exported with ``--onnx``."""
         folder = Path(path)
-        missing = [name for name in (MODEL, FILTERS) if not (folder / name).is_file()]
+        spectral = isinstance(read_package_config(folder).input.features, SpectralFeatures)
+        needed = (MODEL, FILTERS) if spectral else (MODEL,)
+        missing = [name for name in needed if not (folder / name).is_file()]
         if missing:
             raise FileNotFoundError(
                 f"{path}: no {', '.join(missing)}; export the package with `deepfake export --onnx`"
@@ -67,7 +75,9 @@ class OnnxDetector(WindowedDetector):
     def model_input(self, crops: np.ndarray) -> np.ndarray:
         """Windows ``[n, samples]`` as a batch of network inputs, as the torch backend makes
         them."""
-        features = normalise_utterance(self.front_end(crops), self.spec.features.blocks)
+        if self.front_end is None:
+            return self.spec.representation.numpy_batch(crops)
+        features = normalise_utterance(self.front_end(crops), self.spec.blocks)
         return self.spec.representation.numpy_batch(features)
 
     def score_windows(self, crops: np.ndarray, batch_size: int = 32) -> list[float]:
