@@ -21,8 +21,8 @@ $(BIN)/deepfake: pyproject.toml
 install: $(BIN)/deepfake ## Create .venv and install the package with dev extras
 
 demo: install ## Train and test ResNet-18 on the built-in demo set (CONFIG=... for another)
-	$(BIN)/deepfake fit --config $(CONFIG)
-	$(BIN)/deepfake test --config $(CONFIG)
+	$(THREADS) $(BIN)/deepfake fit --config $(CONFIG)
+	$(THREADS) $(BIN)/deepfake test --config $(CONFIG)
 
 test: install ## Run the test suite
 	$(THREADS) $(BIN)/pytest
@@ -39,10 +39,10 @@ format: install ## Reformat with ruff
 	$(BIN)/ruff format .
 
 fit: install ## Train CONFIG (e.g. make fit CONFIG=configs/senet.yaml ARGS="--data.root DIR")
-	$(BIN)/deepfake fit --config $(CONFIG) $(ARGS)
+	$(THREADS) $(BIN)/deepfake fit --config $(CONFIG) $(ARGS)
 
 evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
-	$(BIN)/deepfake test --config $(CONFIG) $(ARGS)
+	$(THREADS) $(BIN)/deepfake test --config $(CONFIG) $(ARGS)
 
 reproduce-best: install ## Train and test configs/best.yaml on DEVSET, its unseen conditions, then its leave-one-attack-out and 5-fold cross-validation tables (SEEDS seeds)
 	$(THREADS) $(BIN)/deepfake fit --config configs/best.yaml --data.root $(DEVSET)

@@ -6,6 +6,7 @@ layout is spelled.
         checkpoints/best.ckpt  checkpoints/last.ckpt
         splits.csv  data_report.txt  unreadable.csv
         metrics.json  scores.csv  scores.txt
+        predictions.csv   (deepfake predict)
         genotype.json   (architecture searches)
 
 ``python -m deepfake_audio.runs latest DIR`` prints the newest run folder of an experiment
@@ -88,6 +89,14 @@ class RunFolder:
     @property
     def asvspoof_scores(self) -> Path:
         return self.path / "scores.txt"
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / "predictions.csv"
+
+    def prediction_shard(self, rank: int) -> Path:
+        """Where one process of ``deepfake predict`` writes its windows' scores."""
+        return self.path / f".predictions.rank{rank}.csv"
 
     @property
     def splits(self) -> Path:

@@ -22,6 +22,7 @@ torch.set_num_threads(1)
 # Caches go to a fresh folder per test session, never to the user's.
 os.environ["DEEPFAKE_AUDIO_CACHE"] = tempfile.mkdtemp(prefix="deepfake-audio-cache-")
 REPO = Path(__file__).resolve().parents[1]
+DEBUG = {"DEEPFAKE_DEBUG": "1"}
 CONFIG_DIR = REPO / "configs"
 CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))  # ablations included
 
@@ -67,8 +68,9 @@ def small_run_args(
 
 
 def run_cli(args: list[str]) -> None:
-    """Run ``deepfake ARGS`` in this process, as if typed (pytest's own argv hidden)."""
-    with mock.patch.object(sys, "argv", ["deepfake"]):
+    """Run ``deepfake ARGS`` in this process, as if typed (pytest's own argv hidden), user
+    errors raised as exceptions (``DEEPFAKE_DEBUG=1``) rather than reported in one line."""
+    with mock.patch.object(sys, "argv", ["deepfake"]), mock.patch.dict(os.environ, DEBUG):
         main(args)
 
 

@@ -10,6 +10,8 @@ import pytest
 from conftest import CONFIG_DIR, run_cli, small_run_args
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from deepfake_audio.errors import UserError
+
 QUICK = ["--trainer.max_epochs=2", "--trainer.limit_train_batches=2"]
 
 
@@ -48,7 +50,7 @@ def test_compare_trains_configs_and_tabulates_them(tiny_corpus: Path, tmp_path: 
 
 
 def test_compare_rejects_a_run_without_a_test_report(tmp_path: Path):
-    with pytest.raises(SystemExit, match="no metrics.json"):
+    with pytest.raises(UserError, match="no metrics.json"):
         run_cli(["compare", "--runs", str(tmp_path)])
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.data import SequenceDataModule
@@ -106,8 +107,19 @@ def test_a_run_on_two_corpora_reports_each_corpus(two_corpora: list[Path], tmp_p
     assert "beta/lpc_pulse" in metrics["per_attack"]
     assert {clip.corpus for clip in read_scores(run / "scores.csv")} == {"alpha", "beta"}
     # splits.csv is a manifest: reused, it keeps every clip's corpus and namespaced speaker.
-    again = SequenceDataModule(root=run / "splits.csv", num_workers=0)
+    again = SequenceDataModule(root=str(run / "splits.csv"), num_workers=0)
     assert {c.speaker for c in again.index()} == {c.speaker for c in splits}
+    # The saved config names both corpora, and reruns as it is.
+    assert (
+        "alpha" in yaml.safe_load((run / "config.yaml").read_text())["data"]["init_args"]["root"][0]
+    )
+    run_cli(
+        [
+            "test",
+            f"--config={run / 'config.yaml'}",
+            f"--ckpt_path={run / 'checkpoints' / 'best.ckpt'}",
+        ]
+    )
 
 
 ASVSPOOF2021 = {

@@ -25,6 +25,15 @@ def test_same_arguments_give_identical_files(tmp_path: Path):
         assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
+def test_speakers_made_in_parallel_give_the_same_corpus(tmp_path: Path):
+    serial = make_demo_corpus(tmp_path / "a", n_speakers=2, clips_per_speaker=1, workers=1)
+    parallel = make_demo_corpus(tmp_path / "b", n_speakers=2, clips_per_speaker=1, workers=2)
+    names = sorted(p.name for p in serial.iterdir())
+    assert names == sorted(p.name for p in parallel.iterdir()) and len(names) == 6
+    for name in names:
+        assert (serial / name).read_bytes() == (parallel / name).read_bytes()
+
+
 def test_every_spoof_is_a_same_length_twin(tiny_corpus: Path):
     rows = _rows(tiny_corpus)
     bona = [r for r in rows if r["label"] == "bona-fide"]

@@ -13,7 +13,9 @@ import pytest
 import soundfile as sf
 from conftest import run_cli
 
+from deepfake_audio.serve.detect import expand
 from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.serve.scoring import verdict
 from deepfake_audio.windows import window_starts
 
 
@@ -107,3 +109,28 @@ def test_window_starts_cover_the_clip():
     assert window_starts(10, 4, 4) == [0, 4, 6]
     assert window_starts(8, 4, 2) == [0, 2, 4]
     assert window_starts(3, 4, 4) == [0]
+
+
+@pytest.mark.parametrize(
+    ("score", "threshold", "prediction", "expected"),
+    [
+        (0.152, 0.114, "bona-fide", 0.5 + 0.5 * 0.038 / 0.886),  # was "Real, 15.2% confidence"
+        (0.100, 0.114, "spoof", 0.5 + 0.5 * 0.014 / 0.114),
+        (0.114, 0.114, "bona-fide", 0.5),
+        (0.9, 0.5, "bona-fide", 0.9),  # at a threshold of 0.5: the predicted class's score
+        (0.2, 0.5, "spoof", 0.8),
+        (0.0, 0.3, "spoof", 1.0),
+        (1.0, 0.3, "bona-fide", 1.0),
+    ],
+)
+def test_confidence_never_contradicts_the_verdict(score, threshold, prediction, expected):
+    detection = verdict("clip.wav", [score], threshold)
+    assert detection.prediction == prediction
+    assert detection.confidence == pytest.approx(expected)
+    assert 0.5 <= detection.confidence <= 1.0
+
+
+def test_a_file_named_twice_is_scored_once(folder: Path):
+    files = expand([folder / "good.flac", folder, folder / "nested" / ".." / "good.flac"])
+    assert [f.name for f in files].count("good.flac") == 1
+    assert files[0] == folder / "good.flac"  # where it first comes

@@ -203,14 +203,29 @@ def test_the_loss_is_unweighted_by_default():
         ([0.9, 0.2, 0.7, 0.6], None),
     ],
 )
-def test_a_model_predicting_one_class_is_warned_about(scores: list[float], warning: str | None):
+def test_a_model_predicting_one_class_is_warned_about_once_it_persists(
+    scores: list[float], warning: str | None
+):
     detector = Detector([8, 4], RecurrentNetwork)
     detector.val_metrics.update(torch.tensor(scores), torch.tensor([1, 1, 0, 0]))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        detector._warn_if_one_class()
-    messages = [str(w.message) for w in caught if "collapsed" in str(w.message)]
-    if warning is None:
-        assert messages == []
-    else:
-        assert len(messages) == 1 and re.search(warning, messages[0])
+        for validation in range(1, 6):
+            detector._warn_if_one_class()
+            messages = [str(w.message) for w in caught if "collapsed" in str(w.message)]
+            if warning is None or validation < 3:  # the first epochs may sit on one side
+                assert messages == []
+            else:  # the third one-class validation in a row warns, once
+                assert len(messages) == 1 and re.search(warning, messages[0])
+
+
+def test_a_healthy_validation_resets_the_collapse_count():
+    detector = Detector([8, 4], RecurrentNetwork)
+    labels = torch.tensor([1, 1, 0, 0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for scores in ([0.9] * 4, [0.9] * 4, [0.9, 0.9, 0.1, 0.1], [0.9] * 4, [0.9] * 4):
+            detector.val_metrics.reset()
+            detector.val_metrics.update(torch.tensor(scores), labels)
+            detector._warn_if_one_class()
+    assert not [w for w in caught if "collapsed" in str(w.message)]

@@ -27,7 +27,7 @@ from deepfake_audio.data.cache import (
     WindowExtractor,
     default_cache_dir,
 )
-from deepfake_audio.data.corpus import SPLITS, Clip, CorpusError, index_corpora
+from deepfake_audio.data.corpus import SPLITS, UNLABELLED, Clip, CorpusError, index_corpora
 from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
@@ -79,13 +79,14 @@ class AudioDataModule(LightningDataModule):
     (:mod:`deepfake_audio.features.whisper`, the ``[whisper]`` extra), computed per window.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
-    ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation and
-    ``predict`` always take the first window.
+    ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation always
+    takes the first window. ``predict`` scores every window of every clip of the corpora, split
+    or not, labelled or not (``format: files``).
     """
 
     def __init__(
         self,
-        root: Path | list[Path] | None = None,
+        root: str | list[str] | None = None,
         features: SpectralFeatures = SpectralFeatures(),
         whisper: WhisperFeatures | None = None,
         split: SplitSpec = SplitSpec(),
@@ -133,6 +134,7 @@ class AudioDataModule(LightningDataModule):
         self.seed = seed
         self.test_windows = test_windows
         self.clips: dict[str, list[Clip]] = {}
+        self.unreadable: dict[Path, str] = {}  # the files to score that cannot be read
         self._device_front_end = make_front_end(features) if features_on_device else None
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
@@ -226,18 +228,18 @@ class AudioDataModule(LightningDataModule):
             self._open_caches(self.index())
 
     def setup(self, stage: str | None = None) -> None:
-        if self.clips:
+        if stage == "predict":
+            self._setup_predict()
+            return
+        if "train" in self.clips:
             return
         clips = self.index()
-        if self.cache:
-            caches = self._open_caches(clips)
-            first = next(iter(caches.values()))  # every cache decoded every file
-            unreadable = first.unreadable_among([clip.path for clip in clips])
-            self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
-        else:
-            rate = self.input_spec.sample_rate
-            unreadable = DataReport.check_files(clips, rate, self.num_workers)
-            self._readers = {"waveform": _DecodeEachTime(rate)}
+        if any(clip.label == UNLABELLED for clip in clips):
+            raise CorpusError(
+                f"{self.corpus_label}: unlabelled files can only be scored (deepfake predict); "
+                "training and testing need labelled corpora"
+            )
+        unreadable = self._check_and_read(clips)
         usable = [clip for clip in clips if clip.path not in unreadable]
         if unreadable:
             warnings.warn(
@@ -248,7 +250,7 @@ class AudioDataModule(LightningDataModule):
         if not usable:
             raise CorpusError(f"{self.corpus_label}: none of the {len(clips)} files can be read")
         split, held_out = make_splits(usable, self.split, self.seed)
-        self.clips = {name: [clip for clip in split if clip.split == name] for name in SPLITS}
+        self.clips.update({name: [clip for clip in split if clip.split == name] for name in SPLITS})
         if not self.clips["train"]:
             raise CorpusError(
                 f"{self.corpus_label}: no clip is in the training split (an evaluation-only "
@@ -261,10 +263,38 @@ class AudioDataModule(LightningDataModule):
             if self.trainer.is_global_zero and log_dir:
                 self.report.write(RunFolder(Path(log_dir)))
 
+    def _check_and_read(self, clips: list[Clip]) -> dict[Path, str]:
+        """Decode every clip once (into the caches), set the readers, and map each unusable
+        file to the reason."""
+        if self.cache:
+            caches = self._open_caches(clips)
+            first = next(iter(caches.values()))  # every cache decoded every file
+            self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
+            return first.unreadable_among([clip.path for clip in clips])
+        rate = self.input_spec.sample_rate
+        self._readers = {"waveform": _DecodeEachTime(rate)}
+        return DataReport.check_files(clips, rate, self.num_workers)
+
+    def _setup_predict(self) -> None:
+        """Every clip of the corpora, to score as ``deepfake detect`` does (each window's
+        features from its waveform, no cache); the unreadable ones kept with their reason."""
+        if "predict" in self.clips:
+            return
+        clips = self.index()
+        rate = self.input_spec.sample_rate
+        self.unreadable = DataReport.check_files(clips, rate, self.num_workers)
+        self._readers["predict"] = _DecodeEachTime(rate)
+        self.clips["predict"] = [clip for clip in clips if clip.path not in self.unreadable]
+
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
         spec = self.input_spec
         on_device = self.features_on_device
-        use_waves = on_device or "features" not in self._readers or (train and self.wave_training)
+        use_waves = (
+            on_device
+            or "features" not in self._readers
+            or (train and self.wave_training)
+            or split == "predict"
+        )
         computed = use_waves and not on_device and self.features is not None
         front_end = make_front_end(self.features) if computed else None
         # Inference's windows: window_samples apart, which is frames - 1 hops of whole-utterance
@@ -279,7 +309,9 @@ class AudioDataModule(LightningDataModule):
             hop = length * length // self.features.train_hop
         return ClipDataset(
             self.clips[split],
-            read=self._readers["waveform" if use_waves else "features"],
+            read=self._readers[
+                split if split == "predict" else "waveform" if use_waves else "features"
+            ],
             length=length,
             to_input=self.representation.item,
             front_end=front_end,
@@ -321,4 +353,4 @@ class AudioDataModule(LightningDataModule):
         return self._loader("test", windows=self.test_windows == "all")
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test")
+        return self._loader("predict", windows=True)

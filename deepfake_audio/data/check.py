@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jsonargparse import ArgumentParser, lazy_instance
 
+from deepfake_audio.console import plain_jsonargparse_formatter
 from deepfake_audio.data import AudioDataModule, MelImageDataModule
 
 
@@ -11,6 +12,7 @@ def main(args: list[str]) -> int:
     """Index, decode and split a corpus and print its report; exit status 1 when some file
     cannot be used."""
     parser = ArgumentParser(
+        formatter_class=plain_jsonargparse_formatter(),
         prog="deepfake data check",
         description="Check a corpus without training: layout, labels, split, unreadable files.",
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from deepfake_audio.reading import AUDIO_SUFFIXES
 
-BONA_FIDE, SPOOF = 1, 0
-LABEL_NAMES = {BONA_FIDE: "bona-fide", SPOOF: "spoof"}
+BONA_FIDE, SPOOF, UNLABELLED = 1, 0, -1
+LABEL_NAMES = {BONA_FIDE: "bona-fide", SPOOF: "spoof", UNLABELLED: ""}
 _LABELS = {
     **dict.fromkeys(("bona-fide", "bonafide", "bona fide", "real", "1"), BONA_FIDE),
     **dict.fromkeys(("spoof", "fake", "0"), SPOOF),
@@ -28,13 +28,15 @@ _SPLIT_NAMES = {
     "eval": "test",
 }
 FORMATS = (
-    "auto", "in_the_wild", "folders", "asvspoof2019", "asvspoof2021", "asvspoof5", "manifest"
+    "auto", "in_the_wild", "folders", "asvspoof2019", "asvspoof2021", "asvspoof5", "manifest",
+    "files",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Clip:
-    """One audio file with its label (1 = bona fide, 0 = spoof) and what else is known of it:
+    """One audio file with its label (1 = bona fide, 0 = spoof, -1 = unlabelled: a file to
+    score) and what else is known of it:
     its speaker, its attack (the spoofing system), its split, the corpus it came from, its
     source (a sample page, a source corpus, a recording chain) and the codec it went through."""
 
@@ -257,6 +259,18 @@ def index_folders(root: Path) -> list[Clip]:
     return clips
 
 
+def index_files(root: Path) -> list[Clip]:
+    """Audio files to score, without labels: every audio file below a folder (sorted), or the
+    paths listed one per line in a ``.txt`` file (relative to its folder; blank lines and
+    ``#`` comments skipped)."""
+    if root.is_dir():
+        paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    else:
+        lines = (line.strip() for line in root.read_text(encoding="utf-8").splitlines())
+        paths = [root.parent / line for line in lines if line and not line.startswith("#")]
+    return [Clip(path=path, label=UNLABELLED) for path in paths]
+
+
 _INDEXERS = {
     "in_the_wild": index_in_the_wild,
     "folders": index_folders,
@@ -264,6 +278,7 @@ _INDEXERS = {
     "asvspoof2021": index_asvspoof2021,
     "asvspoof5": index_asvspoof5,
     "manifest": index_manifest,
+    "files": index_files,
 }
 
 
@@ -271,6 +286,8 @@ def detect_format(root: Path) -> str:
     """Name the layout of ``root``: a CSV file is a manifest, a folder is looked into."""
     if root.is_file() and root.suffix.lower() == ".csv":
         return "manifest"
+    if root.is_file() and root.suffix.lower() == ".txt":
+        return "files"
     if (root / "meta.csv").is_file():
         return "in_the_wild"
     if (root / "ASVspoof2019_LA_cm_protocols").is_dir():
@@ -287,7 +304,8 @@ def detect_format(root: Path) -> str:
     raise CorpusError(
         f"{root}: no known corpus layout (expected meta.csv, ASVspoof2019_LA_cm_protocols/, "
         "keys/LA|DF/CM/trial_metadata.txt (ASVspoof 2021), ASVspoof5_protocols/, real/ and "
-        "fake/ folders, or a CSV manifest file)"
+        "fake/ folders, or a CSV manifest file; for files to score without labels, a .txt "
+        "list or --data.format files)"
     )
 
 

@@ -13,6 +13,8 @@ import csv
 import os
 import shutil
 import uuid
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ import torchaudio.functional as AF
 from scipy.linalg import solve_toeplitz
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import butter, lfilter, sosfilt
+from tqdm.auto import tqdm
 
 from deepfake_audio.audio import SAMPLE_RATE
 
@@ -234,34 +237,63 @@ def _finish(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return x * 10 ** (rng.uniform(-12, -1) / 20) / np.abs(x).max()
 
 
+def _speaker_clips(seed: int, s: int, clips_per_speaker: int, ids: np.ndarray, root: Path) -> list:
+    """Write speaker ``s``'s bona fide clips and their spoof twins; their metadata rows."""
+    spk = _speaker(np.random.default_rng([seed, s]))
+    rows = []
+    for c in range(clips_per_speaker):
+        rng = np.random.default_rng([seed, s, c])
+        n = int(rng.uniform(3.0, 6.0) * SAMPLE_RATE)
+        bona, f0, voicing = _bona_fide(n, spk, rng)
+        gen_name = _GENERATORS[(s + c) % len(_GENERATORS)]
+        spoof_rng = np.random.default_rng([seed, s, c, 1])
+        if gen_name == "griffinlim_mel":
+            torch_gen = torch.Generator().manual_seed(int(spoof_rng.integers(2**62)))
+            spoof = _griffinlim_mel(bona, torch_gen)
+        else:
+            spoof = _lpc_pulse(bona, f0, voicing, spoof_rng)
+        twins = ((bona, "bona-fide", "-"), (spoof, "spoof", gen_name))
+        for k, (wav, label, gen) in enumerate(twins):
+            fid = int(ids[2 * (s * clips_per_speaker + c) + k])
+            out = _finish(wav, np.random.default_rng([seed, s, c, 2 + k]))
+            sf.write(root / f"{fid}.flac", out, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
+            rows.append((fid, f"demo{s:02d}", label, gen, f"{n / SAMPLE_RATE:.3f}"))
+    return rows
+
+
 def make_demo_corpus(
-    root: Path, n_speakers: int = 12, clips_per_speaker: int = 12, seed: int = 0
+    root: Path,
+    n_speakers: int = 12,
+    clips_per_speaker: int = 12,
+    seed: int = 0,
+    workers: int | None = None,
 ) -> Path:
-    """Write the corpus into root in the In-the-Wild layout (meta.csv + N.flac) and return root."""
+    """Write the corpus into root in the In-the-Wild layout (meta.csv + N.flac) and return root.
+
+    Speakers are made in ``workers`` processes (default: one per core) with a progress bar; each
+    clip depends only on the seed, its speaker and its number, so the corpus is the same
+    whatever the number of workers."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     n_files = 2 * n_speakers * clips_per_speaker
     ids = np.random.default_rng([seed, 1_000_003]).permutation(n_files)  # hide label in file order
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    make = partial(_speaker_clips, seed, clips_per_speaker=clips_per_speaker, ids=ids, root=root)
+    bar = tqdm(total=n_files, desc="making the demo corpus", unit="clip", disable=n_files < 50)
     rows: list[tuple[int, str, str, str, str]] = []
-    for s in range(n_speakers):
-        spk = _speaker(np.random.default_rng([seed, s]))
-        for c in range(clips_per_speaker):
-            rng = np.random.default_rng([seed, s, c])
-            n = int(rng.uniform(3.0, 6.0) * SAMPLE_RATE)
-            bona, f0, voicing = _bona_fide(n, spk, rng)
-            gen_name = _GENERATORS[(s + c) % len(_GENERATORS)]
-            spoof_rng = np.random.default_rng([seed, s, c, 1])
-            if gen_name == "griffinlim_mel":
-                torch_gen = torch.Generator().manual_seed(int(spoof_rng.integers(2**62)))
-                spoof = _griffinlim_mel(bona, torch_gen)
-            else:
-                spoof = _lpc_pulse(bona, f0, voicing, spoof_rng)
-            twins = ((bona, "bona-fide", "-"), (spoof, "spoof", gen_name))
-            for k, (wav, label, gen) in enumerate(twins):
-                fid = int(ids[2 * (s * clips_per_speaker + c) + k])
-                out = _finish(wav, np.random.default_rng([seed, s, c, 2 + k]))
-                sf.write(root / f"{fid}.flac", out, SAMPLE_RATE, subtype="PCM_16", format="FLAC")
-                rows.append((fid, f"demo{s:02d}", label, gen, f"{n / SAMPLE_RATE:.3f}"))
+    if workers > 1 and n_speakers > 1:
+        # One thread per process: the workers share the cores.
+        with ProcessPoolExecutor(
+            min(workers, n_speakers), initializer=torch.set_num_threads, initargs=(1,)
+        ) as pool:
+            for speaker_rows in pool.map(make, range(n_speakers)):
+                rows += speaker_rows
+                bar.update(len(speaker_rows))
+    else:
+        for s in range(n_speakers):
+            rows += make(s)
+            bar.update(2 * clips_per_speaker)
+    bar.close()
     rows.sort()
     with open(root / "meta_full.csv", "w", newline="") as fh:
         writer = csv.writer(fh)

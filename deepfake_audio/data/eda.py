@@ -23,9 +23,11 @@ import numpy as np
 import soundfile as sf
 
 from deepfake_audio.audio import SAMPLE_RATE, load_audio
+from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.data.cache import scan
 from deepfake_audio.data.corpus import FORMATS, LABEL_NAMES, index_corpus
 from deepfake_audio.data.demo import ensure_demo_corpus
+from deepfake_audio.errors import UserError
 from deepfake_audio.files import atomic_write
 
 STATS = ("duration", "sample_rate", "channels", "mean_amplitude", "spectral_centroid")
@@ -94,7 +96,9 @@ def summarise(table: dict[str, np.ndarray], labels: np.ndarray) -> list[list[str
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="deepfake eda", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter, prog="deepfake eda", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--data.root", dest="root", type=Path, default=None)
     parser.add_argument("--data.format", dest="format", choices=FORMATS, default="auto")
     parser.add_argument("--out", type=Path, default=None, help="default: lightning_logs/eda/<time>")
@@ -108,7 +112,7 @@ def main(args: list[str]) -> int:
     ]
     unreadable = len(clips) - len(kept)
     if not kept:
-        raise SystemExit(f"deepfake eda: none of the {len(clips)} files in {root} can be read")
+        raise UserError(f"none of the {len(clips)} files in {root} can be read")
     labels = np.array([clip.label for clip, _ in kept])
     table = {name: np.array([stats[i] for _, stats in kept]) for i, name in enumerate(STATS)}
 

@@ -205,3 +205,7 @@ class TestReport(ScoreCollector):
             summary["checkpoint"] = trainer.ckpt_path
             text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
             atomic_write_text(run.metrics, text + "\n")
+            written = ", ".join(
+                path.name for path in (run.metrics, run.scores, run.asvspoof_scores)
+            )
+            print(f"test report: {written} in {run.path}")

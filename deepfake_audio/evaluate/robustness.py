@@ -27,8 +27,10 @@ from pathlib import Path
 import torch
 
 from deepfake_audio.audio import SAMPLE_RATE
+from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
 from deepfake_audio.data.corpus import Clip, index_manifest
+from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.scores import auroc, eer_threshold, metrics_at
 from deepfake_audio.files import atomic_write, atomic_write_text
 from deepfake_audio.runs import RunFolder
@@ -76,7 +78,7 @@ def read_split(path: Path, split: str) -> list[Clip]:
     """The clips of one split of a run's ``splits.csv`` (a manifest)."""
     clips = [clip for clip in index_manifest(path) if clip.split == split]
     if not clips:
-        raise SystemExit(f"deepfake robustness: {path} has no clips in split {split!r}")
+        raise UserError(f"{path} has no clips in split {split!r}")
     return clips
 
 
@@ -136,7 +138,9 @@ def write_tables(rows: list[dict], model: Path, threshold: float, out: Path) -> 
 
 def main(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="deepfake robustness", description=__doc__.splitlines()[0]
+        formatter_class=PlainHelpFormatter,
+        prog="deepfake robustness",
+        description=__doc__.splitlines()[0],
     )
     parser.add_argument(
         "model", type=Path, help="a run folder, a checkpoint (.ckpt) or an exported package"

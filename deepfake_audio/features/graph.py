@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
-from torch_geometric.data import Batch
+
+with warnings.catch_warnings():  # PyG's import-time torch.jit deprecation notice: not ours
+    warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
+    from torch_geometric.data import Batch
 
 
 def knn_edges(nodes: torch.Tensor, k: int) -> torch.Tensor:

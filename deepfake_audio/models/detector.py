@@ -20,6 +20,7 @@ from deepfake_audio.models.networks.ensemble import EnsembleNetwork
 
 Batch = tuple[Any, torch.Tensor, torch.Tensor]  # (inputs, labels, indices into the split)
 NetworkFactory = Callable[[list[int]], Network]  # input shape -> network
+COLLAPSE_PATIENCE = 3  # one-class validations in a row before the collapse warning
 
 
 class Detector(LightningModule):
@@ -60,6 +61,7 @@ class Detector(LightningModule):
         # The threshold at the validation EER of the last validation: saved with every
         # checkpoint, so detection and serving reuse the one chosen on held-out data.
         self.register_buffer("threshold", torch.tensor(0.5))
+        self._one_class_validations = 0
         self.network = self.build(network, members, member_args)
 
     def build(
@@ -124,15 +126,19 @@ class Detector(LightningModule):
         self.log("val/eer_threshold", self.threshold)
 
     def _warn_if_one_class(self) -> None:
-        """Warn when every validation prediction at 0.5 is the same class: a collapsed model
-        whose accuracy is the class prior."""
+        """Warn once when every validation prediction at 0.5 has been the same class for
+        :data:`COLLAPSE_PATIENCE` validations in a row: a collapsed model whose accuracy is the
+        class prior. A healthy start often spends its first epochs on one side."""
         tpr, tnr = (float(self.val_metrics[name].compute()) for name in ("tpr", "tnr"))
-        if {tpr, tnr} == {0.0, 1.0}:
+        one_class = {tpr, tnr} == {0.0, 1.0}
+        self._one_class_validations = (self._one_class_validations + 1) if one_class else 0
+        if self._one_class_validations == COLLAPSE_PATIENCE:
             predicted = "bona fide" if tpr == 1.0 else "spoof"
             rank_zero_warn(
-                f"epoch {self.current_epoch}: every validation clip is predicted {predicted} "
-                f"(TPR {tpr:.2f}, TNR {tnr:.2f}); the model has collapsed to one class. Try "
-                "balanced_loss, another learning rate or more epochs.",
+                f"epoch {self.current_epoch}: every validation clip has been predicted "
+                f"{predicted} (TPR {tpr:.2f}, TNR {tnr:.2f}) for {COLLAPSE_PATIENCE} validations: "
+                "the model has collapsed to one class. Try balanced_loss, another learning rate "
+                "or more epochs.",
                 category=UserWarning,
             )
 

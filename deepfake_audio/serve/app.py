@@ -23,11 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import soundfile as sf
 import torch
 from matplotlib.figure import Figure
 
 from deepfake_audio.audio import load_audio
+from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.runs import RunFolder
@@ -101,8 +103,16 @@ def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: fl
     axes = figure.subplots()
     if starts is not None:
         rows = normalise_utterance(rows, features.blocks)
+    # A few extreme values (standardised rows reach ±30) would set the colour range and leave
+    # the rest one flat colour: the range is the 1st to 99th percentile.
+    low, high = np.percentile(rows.numpy(), [1, 99])
     image = axes.imshow(
-        rows.numpy(), origin="lower", aspect="auto", extent=(0, duration, 0, rows.shape[0])
+        rows.numpy(),
+        origin="lower",
+        aspect="auto",
+        extent=(0, duration, 0, rows.shape[0]),
+        vmin=low,
+        vmax=high,
     )
     for start in starts or []:
         axes.axhline(start, color="white", linewidth=0.8)
@@ -203,7 +213,9 @@ def temp_dir() -> Iterator[str]:
 def main(args: list[str]) -> int:
     """Load the models once, then serve until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="deepfake serve", description="Web app: upload or record audio, get a verdict."
+        formatter_class=PlainHelpFormatter,
+        prog="deepfake serve",
+        description="Web app: upload or record audio, get a verdict.",
     )
     parser.add_argument(
         "--model",
@@ -227,9 +239,14 @@ def main(args: list[str]) -> int:
             parser.error(f"cannot load {path}: {str(error).splitlines()[0]}")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C: clean up
     with temp_dir():
-        build_app(models, options.max_seconds).launch(
+        app = build_app(models, options.max_seconds)
+        app.launch(
             server_name=options.host,
             server_port=options.port,
             max_file_size=round(options.max_upload_mb * 1024**2),
+            quiet=True,  # no hint to publish the app: it serves this machine
+            prevent_thread_lock=True,
         )
+        print(f"deepfake serve: {app.local_url} (Ctrl-C stops)", flush=True)
+        app.block_thread()
     return 0

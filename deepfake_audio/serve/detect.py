@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.errors import UserError
 from deepfake_audio.reading import AUDIO_SUFFIXES
 from deepfake_audio.serve.scoring import AGGREGATES, Detection
 
@@ -22,14 +24,15 @@ COLUMNS = ["file", "score", "prediction", "confidence", "duration", "windows", "
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders replaced by the audio files below them, sorted."""
-    found = []
+    """Files as given; folders replaced by the audio files below them, sorted; a file named
+    twice (on its own and inside a folder, or by two routes) is scored once, where it first
+    comes."""
+    found: dict[Path, Path] = {}
     for path in paths:
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        else:
-            found.append(path)
-    return found
+        listed = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        for file in listed if path.is_dir() else [path]:
+            found.setdefault(file.resolve(), file)
+    return list(found.values())
 
 
 def _row(detection: Detection) -> dict:
@@ -90,7 +93,11 @@ def print_table(detections: list[Detection]) -> None:
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="deepfake detect", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter,
+        prog="deepfake detect",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an exported package")
     parser.add_argument("paths", type=Path, nargs="+", help="audio files or folders")
     parser.add_argument("--window", type=float, help="window in seconds (default: training length)")
@@ -123,9 +130,7 @@ def main(args: list[str]) -> int:
         )
     files = expand(options.paths)
     if not files:
-        raise SystemExit(
-            "deepfake detect: no audio files found in " + ", ".join(map(str, options.paths))
-        )
+        raise UserError("no audio files found in " + ", ".join(map(str, options.paths)))
     from tqdm.auto import tqdm
 
     detections = [

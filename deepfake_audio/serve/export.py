@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from deepfake_audio import __version__
+from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd
 from deepfake_audio.features.spec import Features
@@ -166,7 +167,7 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
             f"{metrics.get('bona_fide')} bona fide, {metrics.get('spoof')} spoof):",
             f"- EER {_percent(metrics.get('eer'))} (95% bootstrap CI {_percent(low)} to "
             f"{_percent(high)})",
-            f"- AUROC {metrics.get('auroc')}",
+            f"- AUROC {metrics.get('auroc', float('nan')):.3f}",
             f"- at 0.5: accuracy {_percent(at.get('acc'))}, bona fide recall "
             f"{_percent(at.get('tpr'))}, spoof recall {_percent(at.get('tnr'))}",
         ]
@@ -220,16 +221,17 @@ def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="deepfake export", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter,
+        prog="deepfake export",
+        description=__doc__.splitlines()[0],
+    )
     parser.add_argument("--ckpt", type=Path, required=True, help="a training checkpoint")
     parser.add_argument("--out", type=Path, required=True, help="a new folder for the package")
     parser.add_argument(
         "--onnx", action="store_true", help="also write model.onnx (for --backend onnx)"
     )
     options = parser.parse_args(args)
-    try:
-        export(options.ckpt, options.out, options.onnx)
-    except ValueError as error:  # not a deepfake-audio checkpoint, or no ONNX export for it
-        raise SystemExit(f"deepfake export: {error}") from error
+    export(options.ckpt, options.out, options.onnx)
     print(f"exported {options.ckpt} to {options.out}")
     return 0

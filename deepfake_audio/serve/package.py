@@ -59,8 +59,12 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
     """Spec and network weights of a training checkpoint, loaded with ``weights_only=True``."""
     import torch
 
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    stored = checkpoint.get("deepfake_audio")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a file that is no checkpoint
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise FormatError(f"{path}: not a readable checkpoint ({reason})") from error
+    stored = checkpoint.get("deepfake_audio") if isinstance(checkpoint, dict) else None
     if stored is None:
         raise FormatError(f"{path}: not a deepfake-audio checkpoint (no 'deepfake_audio' entry)")
     state = checkpoint["state_dict"]

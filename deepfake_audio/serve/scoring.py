@@ -33,6 +33,38 @@ class Detection:
     error: str | None = None
 
 
+def aggregate_scores(scores: list[float], aggregate: str = "mean") -> float:
+    """A file's score from its windows' (median: the lower middle one)."""
+    values = np.sort(np.asarray(scores, dtype=np.float64))
+    middle = values[(len(values) - 1) // 2]
+    return float({"mean": values.mean(), "max": values[-1], "median": middle}[aggregate])
+
+
+def confidence(score: float, threshold: float) -> float:
+    """How sure the verdict is, from 0.5 at the threshold to 1 at a score of 0 or 1: the score
+    rescaled on the verdict's side of the threshold (the score itself, or one minus it, when the
+    threshold is 0.5). It never falls below 0.5, so it cannot contradict the verdict."""
+    if score >= threshold:
+        return 0.5 + 0.5 * (score - threshold) / (1.0 - threshold) if threshold < 1 else 1.0
+    return 0.5 + 0.5 * (threshold - score) / threshold
+
+
+def verdict(
+    file: str, scores: list[float], threshold: float, aggregate: str = "mean", **details: Any
+) -> Detection:
+    """A file's verdict from its window scores: bona fide when the aggregate is at least the
+    threshold, with its :func:`confidence`."""
+    score = aggregate_scores(scores, aggregate)
+    return Detection(
+        file=file,
+        score=score,
+        prediction=LABELS[score >= threshold],
+        confidence=confidence(score, threshold),
+        windows=scores,
+        **details,
+    )
+
+
 class WindowedDetector:
     """Scores audio with sliding windows; the window defaults to the model's training length.
 
@@ -61,19 +93,8 @@ class WindowedDetector:
         raise NotImplementedError
 
     def verdict(self, file: str, scores: list[float], aggregate: str, **details: Any) -> Detection:
-        """Aggregate window scores (median: the lower middle one) and call the file."""
-        values = np.sort(np.asarray(scores, dtype=np.float64))
-        middle = values[(len(values) - 1) // 2]
-        score = float({"mean": values.mean(), "max": values[-1], "median": middle}[aggregate])
-        bona_fide = score >= self.threshold
-        return Detection(
-            file=file,
-            score=score,
-            prediction=LABELS[bona_fide],
-            confidence=score if bona_fide else 1.0 - score,
-            windows=scores,
-            **details,
-        )
+        """Aggregate window scores and call the file (see :func:`verdict`)."""
+        return verdict(file, scores, self.threshold, aggregate, **details)
 
     def detect_wave(
         self,

@@ -3,13 +3,22 @@ and any DataModule."""
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
 
-# Third-party deprecation noise that users cannot act on.
+# Third-party deprecation noise and vendor tips that users cannot act on.
 warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+
+
+class _NoVendorTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoVendorTips())
 
 from jsonargparse import Namespace  # noqa: E402
 from lightning.pytorch import Callback, Trainer  # noqa: E402
@@ -17,13 +26,27 @@ from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
+from deepfake_audio.console import format_metrics, plain_jsonargparse_formatter  # noqa: E402
 from deepfake_audio.data import AudioDataModule  # noqa: E402
+from deepfake_audio.errors import UserError  # noqa: E402
 from deepfake_audio.evaluate.report import TestReport  # noqa: E402
 from deepfake_audio.evaluate.tensorboard import SearchFigures, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
 from deepfake_audio.runs import BEST, LAST, RunFolder  # noqa: E402
+from deepfake_audio.training.predictions import PredictionWriter  # noqa: E402
 from deepfake_audio.training.random_state import RandomState  # noqa: E402
 from deepfake_audio.training.run_record import RunRecord  # noqa: E402
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+class PlainArgumentParser(LightningArgumentParser):
+    """Lightning's parser, with help in plain text (also for ``--X.help CLASS``, which makes a
+    parser of the same class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", plain_jsonargparse_formatter())
+        super().__init__(*args, **kwargs)
 
 
 class DeepfakeCLI(LightningCLI):
@@ -45,8 +68,18 @@ class DeepfakeCLI(LightningCLI):
             save_config_callback=RunRecord,
             save_config_kwargs={"overwrite": True},
             trainer_defaults={
-                "callbacks": [TestReport(), ValidationFigures(), SearchFigures(), RandomState()]
+                "callbacks": [
+                    TestReport(),
+                    ValidationFigures(),
+                    SearchFigures(),
+                    RandomState(),
+                    PredictionWriter(),
+                ]
             },
+            # Argument errors raise, for the deepfake front to report in one line.
+            parser_kwargs={"exit_on_error": False}
+            | {name: {"exit_on_error": False} for name in SUBCOMMANDS},
+            parser_class=PlainArgumentParser,
             args=args,
             run=run,
         )
@@ -102,13 +135,14 @@ class DeepfakeCLI(LightningCLI):
         if which in (BEST, LAST):
             run = RunFolder.latest(self.experiment_dir, which)
             if run is None:
-                raise SystemExit(
-                    f"deepfake {self.subcommand}: no {which}.ckpt under {self.experiment_dir}/"
-                    "version_*/checkpoints; run `deepfake fit` with this config first or pass "
-                    "--ckpt_path FILE"
+                raise UserError(
+                    f"no {which}.ckpt under {self.experiment_dir}/version_*/checkpoints; run "
+                    "`deepfake fit` with this config first or pass --ckpt_path FILE"
                 )
             config.ckpt_path = str(run.checkpoint(which))
         if config.ckpt_path:
+            if not Path(config.ckpt_path).is_file():
+                raise UserError(f"{config.ckpt_path}: no such checkpoint (--ckpt_path)")
             self.log_version = self._run_version(Path(config.ckpt_path))
 
     def _run_version(self, checkpoint: Path) -> int | None:
@@ -127,6 +161,19 @@ class DeepfakeCLI(LightningCLI):
             )
         self.save_config_kwargs["config_filename"] = RunFolder(Path()).config(self.subcommand).name
         return super().instantiate_trainer(**kwargs)
+
+    def validate(self, verbose: bool = True, **kwargs: Any) -> None:
+        """``trainer.validate``, its metrics printed to four significant digits."""
+        self._print_results(self.trainer.validate(verbose=False, **kwargs), verbose)
+
+    def test(self, verbose: bool = True, **kwargs: Any) -> None:
+        """``trainer.test``, its metrics printed to four significant digits (the report says
+        where its files went)."""
+        self._print_results(self.trainer.test(verbose=False, **kwargs), verbose)
+
+    def _print_results(self, results: list[dict[str, float]], verbose: bool) -> None:
+        if verbose and results and self.trainer.is_global_zero:
+            print(format_metrics({name: float(value) for name, value in results[0].items()}))
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
         if config.get("enable_checkpointing") is False:  # honour it: drop our checkpointing

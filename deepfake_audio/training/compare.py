@@ -29,7 +29,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.data.split import GROUPS
+from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.tables import (
     leave_one_out_name,
     write_fold_results,
@@ -43,10 +45,7 @@ def tested_run(path: Path) -> RunFolder:
     """The run folder of a run folder or of a checkpoint inside it; it must hold a test report."""
     run = RunFolder.of(path)
     if not run.metrics.is_file():
-        raise SystemExit(
-            f"deepfake compare: {run.path} has no {run.metrics.name}; run `deepfake test` on it "
-            "first"
-        )
+        raise UserError(f"{run.path} has no {run.metrics.name}; run `deepfake test` on it first")
     return run
 
 
@@ -54,6 +53,7 @@ def main(args: list[str]) -> int:
     split = args.index("--") if "--" in args else len(args)
     own, extra = args[:split], args[split + 1 :]
     parser = argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter,
         prog="deepfake compare",
         description="Compare detectors: train configs or collect finished runs; write results "
         "tables and ROC/DET/confusion/histogram plots. Arguments after -- go to every fit/test.",
@@ -106,10 +106,7 @@ def main(args: list[str]) -> int:
         table = f"{leave_one_out_name(options.group)}.md"
     elif options.protocol == "cross-validation":
         runs = protocols.cross_validation(options.configs, options.folds, options.seeds, extra)
-        try:
-            write_fold_results(runs, out)
-        except ValueError as error:
-            raise SystemExit(f"deepfake compare: {error}") from None
+        write_fold_results(runs, out)
         table = "cross_validation.md"
     else:
         groups: dict[str, list[Path]] = defaultdict(list)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deepfake_audio.data.split import groups_of
+from deepfake_audio.errors import UserError
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.training.cli import DeepfakeCLI
 
@@ -38,9 +39,9 @@ def held_out_values(config: Path, group: str, extra: list[str]) -> list[str]:
             print(f"deepfake compare: skipping {len(skipped)} {group}(s) of one class: {named}")
         values = both
     if len(values) < 2:
-        raise SystemExit(
-            f"deepfake compare: leave-one-{group}-out needs corpora that name at least two "
-            f"{group}s it can test; {cli.datamodule.corpus_label} names {values or 'none'}"
+        raise UserError(
+            f"leave-one-{group}-out needs corpora that name at least two {group}s it can test; "
+            f"{cli.datamodule.corpus_label} names {values or 'none'}"
         )
     return values
 
