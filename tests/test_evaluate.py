@@ -39,7 +39,7 @@ def _scores(model: Detector, dataset) -> dict[str, float]:
     per_clip: dict[str, list[float]] = {}
     with torch.no_grad():
         for item, clip in enumerate(dataset.owners):
-            score = float(torch.sigmoid(model(dataset[item][0].unsqueeze(0))))
+            score = float(model.score(model(dataset[item][0].unsqueeze(0))))
             per_clip.setdefault(str(dataset.clips[clip].path), []).append(score)
     return {file: sum(scores) / len(scores) for file, scores in per_clip.items()}
 

@@ -79,6 +79,37 @@ def metrics_at(scores: Sequence[float], labels: Sequence[int], threshold: float)
     }
 
 
+def cllr(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """The log-likelihood-ratio cost (bits) of P(bona fide) scores read as posteriors at an
+    even prior: 0 for perfect scores, 1 for scores that always say 0.5; it punishes scores
+    that are confidently wrong, so it measures calibration as well as discrimination."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    if len(set(labels.tolist())) < 2:
+        return float("nan")
+    p = np.clip(scores, 1e-12, 1 - 1e-12)
+    log_odds = np.log(p) - np.log1p(-p)  # natural log of the likelihood ratio at prior 0.5
+    bona = np.logaddexp(0, -log_odds[labels == 1]).mean()
+    spoof = np.logaddexp(0, log_odds[labels != 1]).mean()
+    return float((bona + spoof) / (2 * np.log(2)))
+
+
+def expected_calibration_error(
+    scores: Sequence[float], labels: Sequence[int], bins: int = 10
+) -> float:
+    """The mean gap between the predicted P(bona fide) and the share of bona fide clips, over
+    ``bins`` equal-width score bins weighted by their clips."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)
+    if not len(scores):
+        return float("nan")
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    gaps = [
+        abs(scores[which == b].mean() - (labels[which == b] == 1).mean()) * (which == b).mean()
+        for b in range(bins)
+        if (which == b).any()
+    ]
+    return float(sum(gaps))
+
+
 def auroc(scores: Sequence[float], labels: Sequence[int]) -> float:
     """Probability that a bona fide clip outscores a spoof (ties count half)."""
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels)

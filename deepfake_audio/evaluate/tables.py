@@ -20,10 +20,15 @@ COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to s
     "tnr": (lambda m: m["at_0.5"]["tnr"], "percent"),
     "eer": (lambda m: m["eer"], "percent"),
     "auroc": (lambda m: m["auroc"], "ratio"),
+    "cllr": (lambda m: m.get("cllr", float("nan")), "ratio"),
+    "ece": (lambda m: m.get("ece", float("nan")), "ratio"),
     "parameters": (lambda m: m["parameters"], "count"),
     "clips_per_second": (lambda m: m["test_clips_per_second"], "rate"),
 }
-HEADERS = ["Accuracy", "F1", "TPR", "TNR", "EER", "AUROC", "Parameters", "Inference clips/s"]
+HEADERS = [
+    "Accuracy", "F1", "TPR", "TNR", "EER", "AUROC", "Cllr", "ECE", "Parameters",
+    "Inference clips/s",
+]  # fmt: skip
 
 
 TESTED_ON = {  # group -> what a leave-one-out fold's test split holds, for the table's notes
@@ -181,7 +186,9 @@ def write_results(groups: dict[str, list[Path]], out: Path) -> None:
         f"Data: {_corpus(first)}; the test split of each run "
         f"({next(iter(metrics.values()))[0]['clips']} clips).",
         "Accuracy, F1, TPR (bona fide recall) and TNR (spoof recall) at threshold 0.5; "
-        "EER with its 95% bootstrap interval for single runs, mean ± std over runs otherwise.",
+        "EER with its 95% bootstrap interval for single runs, mean ± std over runs otherwise. "
+        "Cllr (bits: 0 perfect, 1 uninformative) and ECE (expected calibration error) of the "
+        "calibrated scores.",
         "Inference clips/s: test clips per second of the whole test loop (data included), "
         "on the machine that ran it.",
         "",

@@ -11,8 +11,10 @@ from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
+from torchmetrics import CatMetric
 from torchmetrics.classification import BinaryROC
 
+from deepfake_audio.models.calibration import IDENTITY, calibrated, fit_platt
 from deepfake_audio.models.format import migrate_checkpoint, stamp_checkpoint
 from deepfake_audio.models.metrics import detection_metrics
 from deepfake_audio.models.networks import Network
@@ -34,6 +36,9 @@ class Detector(LightningModule):
     members that see different features err on different clips.
     ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training items
     (spoofs made from bona fide crops included), so that neither class dominates the loss.
+    After every validation the detector fits a Platt calibration of its logits on the
+    validation scores (:mod:`~.calibration`) and the threshold at their EER: both are saved with
+    every checkpoint, and the scores of test, predict, detect and serve are calibrated with them.
     Test items may be windows of a clip, so the test metrics are the clips', computed by
     :class:`~deepfake_audio.evaluate.report.TestReport`; ``test/loss`` is per item.
     """
@@ -58,8 +63,11 @@ class Detector(LightningModule):
         self.train_metrics = detection_metrics("train/")
         self.val_metrics = detection_metrics("val/")
         self.val_roc = BinaryROC()
-        # The threshold at the validation EER of the last validation: saved with every
-        # checkpoint, so detection and serving reuse the one chosen on held-out data.
+        self.val_logits, self.val_labels = CatMetric(), CatMetric()
+        # The calibration and the threshold (at the validation EER of the calibrated scores) of
+        # the last validation: saved with every checkpoint, so detection and serving reuse the
+        # ones chosen on held-out data.
+        self.register_buffer("calibration", torch.tensor(IDENTITY))
         self.register_buffer("threshold", torch.tensor(0.5))
         self._one_class_validations = 0
         self.network = self.build(network, members, member_args)
@@ -111,19 +119,34 @@ class Detector(LightningModule):
         return self._shared_step(batch, "train")[0]
 
     def validation_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        scores = torch.sigmoid(self._shared_step(batch, "val")[1])
-        self.val_roc.update(scores, batch[1].int())
-        return scores
+        logits = self._shared_step(batch, "val")[1]
+        self.val_logits.update(logits)
+        self.val_labels.update(batch[1])
+        return self.score(logits)  # under the last validation's calibration, as its threshold
 
     def on_validation_epoch_end(self) -> None:
-        false_accept, true_accept, thresholds = self.val_roc.compute()
-        self.val_roc.reset()
-        if self.trainer.sanity_checking or false_accept.numel() < 2:
+        collected = self.val_logits.update_count > 0
+        if collected and not self.trainer.sanity_checking:
+            logits, labels = self.val_logits.compute(), self.val_labels.compute().int()
+        self.val_logits.reset()
+        self.val_labels.reset()
+        if not collected or self.trainer.sanity_checking:
+            return
+        if len(set(labels.tolist())) < 2:
             return
         self._warn_if_one_class()
+        self.calibration.copy_(torch.tensor(fit_platt(logits, labels)))
+        self.val_roc.update(self.score(logits), labels)
+        false_accept, true_accept, thresholds = self.val_roc.compute()
+        self.val_roc.reset()
         index = torch.argmin(((1 - true_accept) - false_accept).abs())
         self.threshold.fill_(float(thresholds[index].clamp(0.0, 1.0)))
         self.log("val/eer_threshold", self.threshold)
+        self.log("val/calibration_scale", self.calibration[0])
+
+    def score(self, logits: torch.Tensor) -> torch.Tensor:
+        """The calibrated P(bona fide) of logits."""
+        return calibrated(logits, self.calibration)
 
     def _warn_if_one_class(self) -> None:
         """Warn once when every validation prediction at 0.5 has been the same class for
@@ -145,10 +168,10 @@ class Detector(LightningModule):
     def test_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         """Returns the items' scores: :class:`~deepfake_audio.evaluate.report.TestReport` turns
         them into clips' scores and computes the test metrics."""
-        return torch.sigmoid(self._shared_step(batch, "test")[1])
+        return self.score(self._shared_step(batch, "test")[1])
 
     def predict_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        return torch.sigmoid(self(batch[0]))
+        return self.score(self(batch[0]))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Store what inference needs without Lightning or the training config: the network's

@@ -66,8 +66,9 @@ def migrate_checkpoint(checkpoint: dict[str, Any], where: str = "checkpoint") ->
             "(no 'deepfake_audio' entry); retrain it with this version"
         )
     checkpoint["deepfake_audio"] = migrate(stored, where)
-    # Checkpoints written before thresholds were stored fall back to 0.5.
+    # Checkpoints written before thresholds and calibrations were stored: 0.5, the identity.
     checkpoint["state_dict"].setdefault("threshold", _tensor(0.5))
+    checkpoint["state_dict"].setdefault("calibration", _tensor([1.0, 0.0]))
 
 
 def _from_format_1(entry: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +98,7 @@ def _network_from_format_1(config: dict[str, Any], input_shape: list[int]) -> di
     return {"class_path": path, "init_args": arguments}
 
 
-def _tensor(value: float) -> Any:
+def _tensor(value: Any) -> Any:
     import torch
 
     return torch.tensor(value)

@@ -15,6 +15,7 @@ import os
 import shutil
 import uuid
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +143,10 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
         f"# deepfake-audio detector: {name}",
         "",
         "Tells bona fide (genuine) speech from spoofed (AI-generated) speech. The score is "
-        "P(bona fide); a file is called bona fide when its score is at least the threshold "
-        f"**{model.threshold:.4f}** (the validation EER threshold chosen in training).",
+        "P(bona fide), calibrated on the validation split (Platt scaling, "
+        f"a = {model.calibration[0]:.3f}, b = {model.calibration[1]:.3f}); a file is called bona "
+        f"fide when its score is at least the threshold **{model.threshold:.4f}** (the "
+        "validation EER threshold chosen in training).",
         "",
         "## Use",
         "```bash",
@@ -201,7 +204,7 @@ def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
     from safetensors.torch import save_file
 
     model, weights = load_checkpoint(checkpoint)
-    model = ModelSpec(model.network, model.input, model.threshold, _run_facts(checkpoint))
+    model = replace(model, metadata=_run_facts(checkpoint))
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new folder")
     extra = onnx_files(model, weights) if onnx else {}

@@ -62,5 +62,5 @@ class AudioDetector(WindowedDetector):
         for start in range(0, len(crops), batch_size):
             batch = self.features(crops[start : start + batch_size].to(self.device))
             logits = self.network(self.spec.representation.batch(batch))
-            scores += torch.sigmoid(logits).float().tolist()
+            scores += self.model.score(logits.double().cpu().numpy()).tolist()
         return scores

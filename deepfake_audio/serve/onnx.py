@@ -31,6 +31,7 @@ class OnnxDetector(WindowedDetector):
         import onnxruntime
 
         model = read_package_config(folder)
+        self.model = model
         self.spec = model.input
         self.threshold = model.threshold if threshold is None else threshold
         features = self.spec.features
@@ -85,5 +86,5 @@ class OnnxDetector(WindowedDetector):
         for start in range(0, len(crops), batch_size):
             batch = self.model_input(crops[start : start + batch_size])
             (logits,) = self.session.run(None, {"input": batch})
-            scores += np.exp(-np.logaddexp(0, -logits)).tolist()  # a sigmoid that never overflows
+            scores += self.model.score(logits).tolist()
         return scores

@@ -27,24 +27,46 @@ class ModelSpec:
     input: InputSpec
     threshold: float = 0.5
     metadata: dict[str, Any] = field(default_factory=dict)
+    calibration: tuple[float, float] = (1.0, 0.0)  # P(bona fide) = sigmoid(a * logit + b)
 
     @classmethod
     def from_entry(
-        cls, entry: dict[str, Any], where: str, threshold: float | None = None
+        cls,
+        entry: dict[str, Any],
+        where: str,
+        threshold: float | None = None,
+        calibration: tuple[float, float] | None = None,
     ) -> ModelSpec:
-        """The spec of a stored model description, migrated to the current format."""
+        """The spec of a stored model description, migrated to the current format (a checkpoint
+        keeps its threshold and calibration beside it, in its weights)."""
         current = dict(migrate(entry, where))
         current.pop("format_version")
         network, spec = current.pop("network"), InputSpec.from_dict(current.pop("input"))
         stored = current.pop("threshold", 0.5)
-        return cls(network, spec, float(stored if threshold is None else threshold), current)
+        scaling = current.pop("calibration", (1.0, 0.0)) if calibration is None else calibration
+        return cls(
+            network,
+            spec,
+            float(stored if threshold is None else threshold),
+            current,
+            (float(scaling[0]), float(scaling[1])),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             **model_entry(self.network, self.input),
             "threshold": self.threshold,
+            "calibration": list(self.calibration),
             **self.metadata,
         }
+
+    def score(self, logits: Any) -> Any:
+        """Calibrated P(bona fide) of a numpy array of logits (a sigmoid that never
+        overflows)."""
+        import numpy as np
+
+        a, b = self.calibration
+        return np.exp(-np.logaddexp(0, -(a * np.asarray(logits, dtype=np.float64) + b)))
 
 
 def read_package_config(folder: Path) -> ModelSpec:
@@ -70,7 +92,8 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
     state = checkpoint["state_dict"]
     weights = {k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")}
     threshold = float(state.get("threshold", torch.tensor(0.5)))
-    return ModelSpec.from_entry(stored, str(path), threshold), weights
+    scaling = state.get("calibration", torch.tensor([1.0, 0.0])).tolist()
+    return ModelSpec.from_entry(stored, str(path), threshold, tuple(scaling)), weights
 
 
 def load_package(folder: Path) -> tuple[ModelSpec, dict[str, torch.Tensor]]:
