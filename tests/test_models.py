@@ -17,6 +17,7 @@ from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.augment import Splice
 from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
 from deepfake_audio.models import Detector
+from deepfake_audio.models.detector import group_weights
 from deepfake_audio.models.networks import build_network, registered_networks
 from deepfake_audio.models.networks.cnn import TimmNetwork
 from deepfake_audio.models.networks.ensemble import EnsembleNetwork
@@ -229,3 +230,31 @@ def test_a_healthy_validation_resets_the_collapse_count():
             detector.val_metrics.update(torch.tensor(scores), labels)
             detector._warn_if_one_class()
     assert not [w for w in caught if "collapsed" in str(w.message)]
+
+
+def test_group_balance_gives_each_source_and_label_the_same_weight():
+    clips = [
+        *[SimpleNamespace(source="page-a", corpus="x", label=1)] * 2,
+        *[SimpleNamespace(source="page-a", corpus="x", label=0)] * 6,
+        *[SimpleNamespace(source=None, corpus="y", label=1)] * 4,  # counts in its corpus
+    ]
+    weights = group_weights(clips, "source")
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[:2].sum() == pytest.approx(weights[2:8].sum())  # bona fide as spoof
+    assert weights[:2].sum() == pytest.approx(weights[8:].sum())  # every group alike
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer here
+def test_a_group_balanced_loss_is_the_weighted_mean_of_the_items_losses():
+    clips = [SimpleNamespace(source=s, corpus="x", label=y) for s, y in ("a1", "a0", "a0", "b1")]
+    detector = Detector([8, 4], RecurrentNetwork, balance_groups="source")
+    detector._trainer = SimpleNamespace(datamodule=SimpleNamespace(clips={"train": clips}))
+    detector.setup("fit")
+    detector._trainer = None  # training steps outside a Trainer
+    frames, labels = torch.randn(4, 8, 4), torch.tensor([1.0, 0.0, 0.0, 1.0])
+    loss, logits = detector._shared_step((frames, labels, torch.arange(4)), "train")
+    weights = group_weights(clips, "source")
+    expected = (
+        weights * F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    ).mean()
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)

@@ -3,10 +3,12 @@ and validation threshold. One LightningModule serves every network in the regist
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_warn
@@ -36,6 +38,10 @@ class Detector(LightningModule):
     members that see different features err on different clips.
     ``balanced_loss`` weighs the bona fide class by n_spoof / n_bona_fide of the training items
     (spoofs made from bona fide crops included), so that neither class dominates the loss.
+    ``balance_groups`` (``source`` or ``corpus``) weighs each training clip by one over the clips
+    of its group and label, so that every source's (or corpus's) bona fide clips and its spoofs
+    weigh the same: no cue of a whole source (a sample page's recording chain, a corpus's
+    bandwidth) predicts the label. A clip without a source counts in its corpus.
     After every validation the detector fits a Platt calibration of its logits on the
     validation scores (:mod:`~.calibration`) and the threshold at their EER: both are saved with
     every checkpoint, and the scores of test, predict, detect and serve are calibrated with them.
@@ -52,6 +58,7 @@ class Detector(LightningModule):
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         balanced_loss: bool = False,
+        balance_groups: Literal["corpus", "source"] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -59,6 +66,8 @@ class Detector(LightningModule):
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.balanced_loss = balanced_loss
+        self.balance_groups = balance_groups
+        self._item_weights: torch.Tensor | None = None  # per training clip, see balance_groups
         self.loss = nn.BCEWithLogitsLoss()
         self.train_metrics = detection_metrics("train/")
         self.val_metrics = detection_metrics("val/")
@@ -100,12 +109,23 @@ class Detector(LightningModule):
             weight = torch.tensor(spoof / bona_fide)
             # Not saved: it belongs to this training split, and checkpoints load without it.
             self.loss.register_buffer("pos_weight", weight, persistent=False)
+        if stage == "fit" and self.balance_groups is not None:
+            self._item_weights = group_weights(
+                self.trainer.datamodule.clips["train"], self.balance_groups
+            )
 
     def _shared_step(self, batch: Batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         inputs, labels = batch[0], batch[1]
         # One loss per ensemble member keeps the members independent; a single network is one.
         member_logits = self.network.member_logits(inputs)
-        loss = self.loss(member_logits, labels[:, None].expand_as(member_logits))
+        targets = labels[:, None].expand_as(member_logits)
+        if stage == "train" and self._item_weights is not None:
+            weights = self._item_weights.to(labels.device)[batch[2]][:, None]
+            loss = F.binary_cross_entropy_with_logits(
+                member_logits, targets, weight=weights, pos_weight=self.loss.pos_weight
+            )
+        else:
+            loss = self.loss(member_logits, targets)
         logits = member_logits.mean(dim=-1)
         size = labels.numel()
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=stage != "train")
@@ -189,3 +209,13 @@ class Detector(LightningModule):
             return optimizer
         scheduler = {"scheduler": self.scheduler(optimizer), "monitor": "val/eer"}
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def group_weights(clips: Sequence[Any], group: str) -> torch.Tensor:
+    """One weight per clip, one over the clips of its (group, label) pair, scaled to a mean of
+    1: each group's bona fide clips weigh together what its spoofs weigh, and every group alike
+    (a clip without the group's attribute counts in its corpus)."""
+    keys = [(getattr(clip, group) or clip.corpus, clip.label) for clip in clips]
+    counts = Counter(keys)
+    weights = torch.tensor([1.0 / counts[key] for key in keys])
+    return weights / weights.mean()
