@@ -7,7 +7,7 @@ import argparse
 import re
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """A mistake in a command's input (a path, a value, a model): the message says which and
     what to do."""
 

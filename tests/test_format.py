@@ -12,7 +12,12 @@ from conftest import CONFIG_DIR, run_cli, small_run_args
 from safetensors.torch import save_file
 
 from deepfake_audio.features import Image, InputSpec, SpectralFeatures
-from deepfake_audio.models.format import FORMAT_VERSION, FormatError, migrate
+from deepfake_audio.models.format import (
+    FORMAT_VERSION,
+    FormatError,
+    migrate,
+    migrate_hyperparameters,
+)
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.models.networks.cnn import TimmNetwork
 from deepfake_audio.models.networks.ensemble import EnsembleNetwork
@@ -46,6 +51,11 @@ def test_a_format_1_checkpoint_is_migrated_and_scores_as_before(
 ):
     checkpoint = torch.load(lstm_checkpoint, weights_only=True)
     checkpoint["deepfake_audio"] = format_1_lstm(checkpoint["deepfake_audio"])
+    hparams = checkpoint["hyper_parameters"]  # format 1 had one detector class per network
+    network = hparams.pop("network")["init_args"]
+    hparams.update(_class_path="deepfake_audio.models.LSTMDetector", **network)
+    for key in ("members", "member_args", "balance_groups", "cell"):
+        hparams.pop(key, None)
     old = tmp_path / "old.ckpt"
     torch.save(checkpoint, old)
     clip = tiny_corpus / "0.flac"
@@ -56,6 +66,32 @@ def test_a_format_1_checkpoint_is_migrated_and_scores_as_before(
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     run_cli(["test", config, *small_run_args(tiny_corpus, tmp_path, 4), f"--ckpt_path={old}"])
     assert json.loads((tmp_path / "lstm" / "version_0" / "metrics.json").read_text())["clips"]
+
+
+def test_format_1_detector_arguments_become_the_detector_and_its_network():
+    old = {
+        "_class_path": "deepfake_audio.models.TDNNDetector",
+        "input_shape": [400, 248],
+        "channels": 64,
+        "dilations": [1, 2, 3, 4],
+        "dropout": 0.0,
+        "members": 4,
+        "member_features": [None, None, 120, 120],
+        "balanced_loss": False,
+    }
+    assert migrate_hyperparameters(old) == {
+        "_class_path": "deepfake_audio.models.Detector",
+        "input_shape": [400, 248],
+        "members": 4,
+        "member_args": [{}, {}, {"used_features": 120}, {"used_features": 120}],
+        "balanced_loss": False,
+        "network": {
+            "class_path": "deepfake_audio.models.networks.tdnn.TDNNNetwork",
+            "init_args": {"channels": 64, "dilations": [1, 2, 3, 4], "dropout": 0.0},
+        },
+    }
+    current = migrate_hyperparameters(old)
+    assert migrate_hyperparameters(current) == current  # already current: as it is
 
 
 @pytest.mark.parametrize("form", ["one member config and a count", "one config per member"])

@@ -98,6 +98,45 @@ def _network_from_format_1(config: dict[str, Any], input_shape: list[int]) -> di
     return {"class_path": path, "init_args": arguments}
 
 
+# Format 1's detector classes, one per architecture: the network each built and its arguments.
+_FORMAT_1_DETECTORS = {
+    "TimmDetector": ("cnn.TimmNetwork", ("backbone", "pretrained", "drop_rate"), {}),
+    "GCNDetector": ("gcn.GCNNetwork", ("hidden_size",), {}),
+    "LSTMDetector": ("recurrent.RecurrentNetwork", ("hidden_size", "num_layers"), {"cell": "lstm"}),
+    "TDNNDetector": ("tdnn.TDNNNetwork", ("channels", "dilations", "dropout"), {}),
+    "DartsDetector": ("darts.DartsNetwork", ("genotype", "channels", "cells"), {}),
+    "DartsSearch": (
+        "darts.SearchNetwork",
+        ("channels", "cells", "nodes", "partial", "operations"),
+        {},
+    ),
+}
+
+
+def migrate_hyperparameters(hparams: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's saved detector arguments (``hyper_parameters``) in the current form: a
+    format 1 detector class (``TimmDetector``, ``TDNNDetector``, ...) becomes the
+    :class:`~deepfake_audio.models.Detector` (or ``DartsSearch``) with its network."""
+    name = str(hparams.get("_class_path", "")).rpartition(".")[2]
+    if name not in _FORMAT_1_DETECTORS or "network" in hparams:
+        return hparams
+    network, own, fixed = _FORMAT_1_DETECTORS[name]
+    rest = {key: value for key, value in hparams.items() if key not in own}
+    arguments = {key: hparams[key] for key in own if key in hparams} | fixed
+    features = rest.pop("member_features", None)
+    if features is not None:
+        rest["member_args"] = [
+            {} if count is None else {"used_features": count} for count in features
+        ]
+    detector = "DartsSearch" if name == "DartsSearch" else "Detector"
+    rest["_class_path"] = f"deepfake_audio.models.{detector}"
+    rest["network"] = {
+        "class_path": f"deepfake_audio.models.networks.{network}",
+        "init_args": arguments,
+    }
+    return rest
+
+
 def _tensor(value: Any) -> Any:
     import torch
 

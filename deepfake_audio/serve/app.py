@@ -33,6 +33,7 @@ from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.runs import RunFolder
+from deepfake_audio.serve.builtin import DEFAULT, builtin_model
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.scoring import Detection
 
@@ -220,9 +221,14 @@ def main(args: list[str]) -> int:
     parser.add_argument(
         "--model",
         action="append",
-        required=True,
         type=Path,
-        help="checkpoint (.ckpt) or exported package folder; repeat for a model picker",
+        help="checkpoint (.ckpt) or exported package folder; repeat for a model picker "
+        "(default: the built-in model)",
+    )
+    parser.add_argument(
+        "--builtin",
+        default=DEFAULT,
+        help=f"the built-in model when no --model is given (default {DEFAULT!r})",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=7860)
@@ -230,7 +236,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--max-seconds", type=float, default=600, help="longest clip scored")
     options = parser.parse_args(args)
     models: dict[str, AudioDetector] = {}
-    for path in options.model:
+    for path in options.model or [builtin_model(options.builtin)]:
         if model_name(path) in models:
             parser.error(f"two models are named {model_name(path)!r}: rename one's folder")
         try:

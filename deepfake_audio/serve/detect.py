@@ -1,4 +1,5 @@
-"""``deepfake detect MODEL PATH...``: score files and folders (recursively) with a trained model.
+"""``deepfake detect [MODEL] PATH...``: score files and folders (recursively) with a trained
+model, or with the built-in one (``--builtin``) when no model is given.
 
 Long audio is scored in sliding windows and the window scores aggregated; the verdict uses the
 threshold stored with the model (the validation EER threshold) unless ``--threshold`` is given.
@@ -18,6 +19,7 @@ from pathlib import Path
 from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.errors import UserError
 from deepfake_audio.reading import AUDIO_SUFFIXES
+from deepfake_audio.serve.builtin import DEFAULT, builtin_model, is_model
 from deepfake_audio.serve.scoring import AGGREGATES, Detection
 
 COLUMNS = ["file", "score", "prediction", "confidence", "duration", "windows", "error"]
@@ -98,8 +100,20 @@ def main(args: list[str]) -> int:
         prog="deepfake detect",
         description=__doc__.splitlines()[0],
     )
-    parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an exported package")
-    parser.add_argument("paths", type=Path, nargs="+", help="audio files or folders")
+    parser.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="[MODEL] PATH",
+        help="audio files or folders, after a checkpoint (.ckpt) or exported package; without "
+        "one, the built-in model scores them",
+    )
+    parser.add_argument(
+        "--builtin",
+        default=DEFAULT,
+        help=f"the built-in model when no MODEL is given (default {DEFAULT!r}; 'whisper' with "
+        "the [whisper] extra)",
+    )
     parser.add_argument("--window", type=float, help="window in seconds (default: training length)")
     parser.add_argument("--hop", type=float, help="hop in seconds (default: the window)")
     parser.add_argument("--aggregate", choices=AGGREGATES, default="mean")
@@ -115,6 +129,11 @@ def main(args: list[str]) -> int:
         help="onnx: a package exported with --onnx, on onnxruntime (CPU), without torch",
     )
     options = parser.parse_args(args)
+    paths = list(options.paths)
+    options.model = paths.pop(0) if is_model(paths[0]) else builtin_model(options.builtin)
+    if not paths:
+        parser.error("give the audio files or folders to score after the model")
+    options.paths = paths
 
     if options.backend == "onnx":
         if options.device not in (None, "cpu"):

@@ -20,6 +20,7 @@ class _NoVendorTips(logging.Filter):
 
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoVendorTips())
 
+import torch  # noqa: E402
 from jsonargparse import Namespace  # noqa: E402
 from lightning.pytorch import Callback, Trainer  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
@@ -32,6 +33,7 @@ from deepfake_audio.errors import UserError  # noqa: E402
 from deepfake_audio.evaluate.report import TestReport  # noqa: E402
 from deepfake_audio.evaluate.tensorboard import SearchFigures, ValidationFigures  # noqa: E402
 from deepfake_audio.models import Detector  # noqa: E402
+from deepfake_audio.models.format import FormatError, migrate_hyperparameters  # noqa: E402
 from deepfake_audio.runs import BEST, LAST, RunFolder  # noqa: E402
 from deepfake_audio.training.predictions import PredictionWriter  # noqa: E402
 from deepfake_audio.training.random_state import RandomState  # noqa: E402
@@ -144,6 +146,26 @@ class DeepfakeCLI(LightningCLI):
             if not Path(config.ckpt_path).is_file():
                 raise UserError(f"{config.ckpt_path}: no such checkpoint (--ckpt_path)")
             self.log_version = self._run_version(Path(config.ckpt_path))
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's: the checkpoint's detector arguments update the config; first brought to
+        the current form (:func:`~deepfake_audio.models.format.migrate_hyperparameters`), so a
+        format 1 checkpoint tests with today's config."""
+        subcommand = self.config.get("subcommand")
+        path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if not path or not Path(path).is_file():
+            return
+        try:
+            checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+        except Exception as error:  # torch raises many types for a file that is no checkpoint
+            raise FormatError(f"{path}: not a readable checkpoint ({error})") from error
+        hparams = migrate_hyperparameters(dict(checkpoint.get("hyper_parameters", {})))
+        hparams.pop("_instantiator", None)
+        if not hparams:
+            return
+        if "_class_path" in hparams:
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
 
     def _run_version(self, checkpoint: Path) -> int | None:
         """The version of this experiment a checkpoint belongs to, so results log beside it."""

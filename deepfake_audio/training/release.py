@@ -1,0 +1,87 @@
+"""``make release-model``: train a committed config, test it, and install its package as a
+built-in model (``deepfake_audio/serve/builtin/NAME``), its card recording the command, the
+commit, the data and the measured figures.
+
+    python -m deepfake_audio.training.release --config configs/best.yaml --name default \\
+        [--notes results/recipe.md] -- --data.root '[DEVSET_A, DEVSET_B]'
+
+Arguments after ``--`` go to the fit and the test. The package must stay under 5 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.errors import UserError
+from deepfake_audio.runs import RunFolder
+from deepfake_audio.serve.builtin import FOLDER
+from deepfake_audio.serve.export import export
+from deepfake_audio.serve.package import CARD
+from deepfake_audio.training.protocols import train_and_test
+
+LIMIT_MB = 5.0
+
+
+def _commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=FOLDER
+    )
+    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True)
+    return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def release(config: Path, name: str, extra: list[str], notes: Path | None, seed: int) -> Path:
+    """Fit, test and export ``config``; install the package as built-in model ``name``."""
+    run = RunFolder(train_and_test(config, seed, extra))
+    staging = Path(tempfile.mkdtemp(prefix="release-")) / name
+    try:
+        export(run.checkpoint(), staging, onnx=True)
+    except ValueError:  # no ONNX form (graph input): the torch backend only
+        export(run.checkpoint(), staging)
+    size = sum(f.stat().st_size for f in staging.iterdir()) / 2**20
+    if size > LIMIT_MB:
+        raise UserError(f"the package of {config} is {size:.1f} MB, over {LIMIT_MB:g} MB")
+    command = " ".join(["python -m deepfake_audio.training.release", *sys.argv[1:]])
+    card = staging / CARD
+    lines = [
+        "",
+        "## Release",
+        f"- built by `{command}` at commit {_commit()}, config `{config}`, seed {seed}",
+        f"- training run: {run.path} ({size:.1f} MB package)",
+    ]
+    if notes is not None:
+        lines += ["", notes.read_text().strip()]
+    card.write_text(card.read_text() + "\n".join(lines) + "\n")
+    target = FOLDER / name
+    shutil.rmtree(target, ignore_errors=True)
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(staging), target)
+    return target
+
+
+def main(args: list[str]) -> int:
+    split = args.index("--") if "--" in args else len(args)
+    own, extra = args[:split], args[split + 1 :]
+    parser = argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter,
+        prog="python -m deepfake_audio.training.release",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--name", default="default", help="the built-in model's name")
+    parser.add_argument("--notes", type=Path, help="markdown appended to the model card")
+    parser.add_argument("--seed", type=int, default=42)
+    options = parser.parse_args(own)
+    target = release(options.config, options.name, extra, options.notes, options.seed)
+    print(f"built-in model {options.name!r}: {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
