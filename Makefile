@@ -4,11 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/resnet18.yaml
 DEVSET ?= ../shared/data/speech-devset
+# The two devsets the shipped model is trained on.
+DEVSETS ?= [../shared/data/speech-devset, ../shared/data/neural-devset]
 SEEDS ?= 2
 # One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help install demo test bench lint format fit evaluate reproduce-best tensorboard clean
+.PHONY: help install demo test bench lint format fit evaluate reproduce-classical release-model tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -44,14 +46,18 @@ fit: install ## Train CONFIG (e.g. make fit CONFIG=configs/senet.yaml ARGS="--da
 evaluate: install ## Test the best checkpoint of the latest fit of CONFIG
 	$(THREADS) $(BIN)/deepfake test --config $(CONFIG) $(ARGS)
 
-reproduce-best: install ## Train and test configs/best.yaml on DEVSET, its unseen conditions, then its leave-one-attack-out and 5-fold cross-validation tables (SEEDS seeds)
-	$(THREADS) $(BIN)/deepfake fit --config configs/best.yaml --data.root $(DEVSET)
-	$(THREADS) $(BIN)/deepfake test --config configs/best.yaml --data.root $(DEVSET)
-	$(THREADS) $(BIN)/deepfake robustness $$($(BIN)/python -m deepfake_audio.runs latest lightning_logs/best)
-	$(THREADS) $(BIN)/deepfake compare --protocol leave-one-attack-out --configs configs/best.yaml \
-		--seeds $(SEEDS) --out lightning_logs/compare/best-leave-one-attack-out -- --data.root $(DEVSET)
-	$(THREADS) $(BIN)/deepfake compare --protocol cross-validation --folds 5 --configs configs/best.yaml \
-		--seeds $(SEEDS) --out lightning_logs/compare/best-cross-validation -- --data.root $(DEVSET)
+reproduce-classical: install ## Train and test configs/ablations/best_classical.yaml on DEVSET, its unseen conditions, then its leave-one-attack-out and 5-fold cross-validation tables (SEEDS seeds)
+	$(THREADS) $(BIN)/deepfake fit --config configs/ablations/best_classical.yaml --data.root $(DEVSET)
+	$(THREADS) $(BIN)/deepfake test --config configs/ablations/best_classical.yaml --data.root $(DEVSET)
+	$(THREADS) $(BIN)/deepfake robustness $$($(BIN)/python -m deepfake_audio.runs latest lightning_logs/best_classical)
+	$(THREADS) $(BIN)/deepfake compare --protocol leave-one-attack-out --configs configs/ablations/best_classical.yaml \
+		--seeds $(SEEDS) --out lightning_logs/compare/best_classical-leave-one-attack-out -- --data.root $(DEVSET)
+	$(THREADS) $(BIN)/deepfake compare --protocol cross-validation --folds 5 --configs configs/ablations/best_classical.yaml \
+		--seeds $(SEEDS) --out lightning_logs/compare/best_classical-cross-validation -- --data.root $(DEVSET)
+
+release-model: install ## Rebuild the built-in model: train configs/best.yaml on DEVSETS, test it, install its package
+	$(THREADS) $(BIN)/python -m deepfake_audio.training.release --config configs/best.yaml --name default \
+		--notes results/shipped-model.md -- --data.root '$(DEVSETS)'
 
 tensorboard: install ## Serve the training dashboards of lightning_logs/
 	$(BIN)/tensorboard --logdir lightning_logs
