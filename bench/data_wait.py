@@ -5,8 +5,11 @@
 
 Trains for N batches (the data cache is built first and not timed) and prints the time between
 the end of one training step and the start of the next (the loader's turn) as a share of
-the whole. Other options go to the training CLI as they are. Run it on an otherwise idle
-machine: other load inflates both parts.
+the whole, the median step (from one step's end to the next one's, the loader's turn
+included: training samples per second are the batch size over it), the model's parameter
+count and the median step per million parameters. Other options go to the training CLI as they
+are. N must be at least 2 (the first step is not timed). Run it on an otherwise idle machine:
+other load inflates both parts.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None, help="corpus (default: demo set)")
     parser.add_argument("--batches", type=int, default=20)
     args, cli_options = parser.parse_known_args()
+    if args.batches < 2:
+        parser.error("--batches must be at least 2: the first step is not timed")
     root = [f"--data.root={args.root}"] if args.root else []
     cli = DeepfakeCLI(
         args=[
@@ -80,8 +85,15 @@ def main() -> None:
     print(f"device: {cli.trainer.strategy.root_device}  precision: {cli.trainer.precision}")
     print(f"time per step: {total / steps:.3f} s   waiting for data: {waiting / steps:.3f} s")
     print(f"share of training time spent waiting for data: {100 * waiting / total:.1f}%")
-    batch = cli.datamodule.batch_size
-    print(f"training samples per second: {batch / timer.median_step():.1f} (median step)")
+    batch, step = cli.datamodule.batch_size, timer.median_step()
+    rate = batch / step
+    print(f"training samples per second: {rate:.{1 if rate >= 1 else 3}f} (median step)")
+    parameters = sum(p.numel() for p in cli.model.parameters())
+    trainable = sum(p.numel() for p in cli.model.parameters() if p.requires_grad)
+    print(f"parameters: {parameters} ({trainable} trainable)")
+    print(f"median step: {1000 * step:.1f} ms")
+    if parameters:
+        print(f"median step per million parameters: {1e9 * step / parameters:.2f} ms")
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if torch.cuda.is_available():
         print(f"peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MB")

@@ -1,11 +1,18 @@
 """Inference latency per architecture and backend: warm single clip, and cold `deepfake detect`.
 
-    python bench/latency.py [--archs resnet18 lstm darts gnn] [--repeats 20] [--threads 2]
+    python bench/latency.py [--archs resnet18 gnn lstm darts rawnet2 whisper] [--repeats 20]
+        [--threads 2]
 
 Models have random weights (latency does not depend on them), are exported like trained ones
 (`deepfake export --onnx` where supported) and score one 5 s clip. Warm: the median of R calls
 of `detect_wave` after two warm-up calls. Cold: the median wall time of 3 `deepfake detect`
 processes on one file, imports included. Run it on an otherwise idle machine.
+
+Architectures are named as their configs in configs/ and built as those configs build them
+(AASIST at its shipped size, whisper as its two TDNNs). The default leaves out the ones that
+are very slow on a CPU (SLOW_ON_CPU: senet, res2net50, aasist); name them to add them, e.g.
+`--archs resnet18 senet aasist`. Whisper needs the [whisper] extra: without it its row is a
+note.
 """
 
 from __future__ import annotations
@@ -23,12 +30,24 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from deepfake_audio.features import FrameGraph, FrameSequence, Image, InputSpec, SpectralFeatures
+from deepfake_audio.features import (
+    FrameGraph,
+    FrameSequence,
+    Image,
+    InputSpec,
+    SpectralFeatures,
+    Waveform,
+)
+from deepfake_audio.features.whisper import WhisperFeatures, whisper_available
 from deepfake_audio.models.format import model_entry
+from deepfake_audio.models.networks.aasist import AASISTNetwork
 from deepfake_audio.models.networks.cnn import TimmNetwork
 from deepfake_audio.models.networks.darts import DartsNetwork
+from deepfake_audio.models.networks.ensemble import EnsembleNetwork
 from deepfake_audio.models.networks.gcn import GCNNetwork
+from deepfake_audio.models.networks.rawnet2 import RawNet2Network
 from deepfake_audio.models.networks.recurrent import RecurrentNetwork
+from deepfake_audio.models.networks.tdnn import TDNNNetwork
 from deepfake_audio.serve.export import export
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
@@ -36,15 +55,41 @@ from deepfake_audio.serve.onnx import OnnxDetector
 IMAGE = InputSpec.of(SpectralFeatures(), Image(3))
 GRAPH = InputSpec.of(SpectralFeatures(), FrameGraph(8))
 SEQUENCE = InputSpec.of(SpectralFeatures(n_mels=128, frames=200), FrameSequence())
+WAVEFORM = InputSpec(16000, 64600, Waveform())  # about 4 s, as configs/rawnet2.yaml and aasist
+WHISPER = InputSpec.of(WhisperFeatures(frames=200), FrameSequence())
 DARTS_GENOTYPE = Path(__file__).resolve().parents[1] / "configs" / "darts_genotype.json"
-ARCHITECTURES = {  # name -> (network of an input shape, input)
+
+
+def whisper_heads(input_shape: list[int]) -> EnsembleNetwork:
+    """configs/whisper.yaml's network: two TDNNs side by side."""
+    return EnsembleNetwork([TDNNNetwork(input_shape, dropout=0.2) for _ in range(2)])
+
+
+ARCHITECTURES = {  # config name -> (network of an input shape, input)
     "resnet18": (partial(TimmNetwork, backbone="resnet18"), IMAGE),
     "res2net50": (partial(TimmNetwork, backbone="res2net50_26w_4s"), IMAGE),
-    "senet154": (partial(TimmNetwork, backbone="senet154"), IMAGE),
+    "senet": (partial(TimmNetwork, backbone="senet154"), IMAGE),
     "gnn": (GCNNetwork, GRAPH),
     "lstm": (RecurrentNetwork, SEQUENCE),
     "darts": (partial(DartsNetwork, genotype=DARTS_GENOTYPE), SEQUENCE),
+    "rawnet2": (RawNet2Network, WAVEFORM),
+    "aasist": (partial(AASISTNetwork, size="AASIST"), WAVEFORM),
+    "whisper": (whisper_heads, WHISPER),
 }
+SLOW_ON_CPU = ("senet", "res2net50", "aasist")  # minutes per architecture on a CPU
+DEFAULT_ARCHS = [name for name in ARCHITECTURES if name not in SLOW_ON_CPU]
+
+
+def missing(name: str) -> str | None:
+    """Why an architecture cannot run here (an extra that is not installed), or None."""
+    if isinstance(ARCHITECTURES[name][1].features, WhisperFeatures) and not whisper_available():
+        return "needs the [whisper] extra"
+    return None
+
+
+def exports_onnx(name: str) -> bool:
+    """Whether the architecture's input has an ONNX export (a graph input has none)."""
+    return ARCHITECTURES[name][1].representation.onnx_frames_axis is not None
 
 
 def checkpoint(name: str, folder: Path) -> Path:
@@ -89,7 +134,7 @@ def cold_s(package: Path, clip: Path, backend: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--archs", nargs="+", default=["resnet18", "lstm", "darts", "gnn"])
+    parser.add_argument("--archs", nargs="+", default=DEFAULT_ARCHS, choices=ARCHITECTURES)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     options = parser.parse_args()
@@ -100,10 +145,13 @@ def main() -> None:
     sf.write(clip, 0.1 * rng.standard_normal(5 * 16_000).astype(np.float32), 16_000)
     wave = torch.from_numpy(sf.read(clip, dtype="float32")[0])
 
-    rows = []
+    rows, notes = [], []
     for name in options.archs:
+        if reason := missing(name):
+            notes.append(f"{name}: skipped, {reason}")
+            continue
         package = folder / name
-        onnx = ARCHITECTURES[name][1].representation.onnx_frames_axis is not None
+        onnx = exports_onnx(name)
         export(checkpoint(name, folder), package, onnx=onnx)
         torch_ms = warm_ms(AudioDetector.load(package, device="cpu"), wave, options.repeats)
         row = {
@@ -125,6 +173,8 @@ def main() -> None:
     for row in rows:
         cells = "".join(f"{row[c]:>15.2f}" if c in row else f"{'n/a':>15}" for c in columns)
         print(f"{row['model']:<10}{cells}")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

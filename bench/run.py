@@ -1,12 +1,25 @@
 """`make bench`: one table of the figures that matter, each a median, ratios from the same run.
 
-    python bench/run.py [--root DIR] [--archs resnet18 gnn lstm darts] [--batches 12]
-        [--sections data train infer] [--precisions 32-true bf16-mixed]
+    python bench/run.py [--root DIR] [--archs resnet18 gnn lstm darts rawnet2 whisper]
+        [--batches 12] [--slow-batches 3] [--sections data train infer]
+        [--precisions 32-true bf16-mixed]
 
 Training figures come from a fresh process per architecture (bench/data_wait.py) on the corpus
-(default: the built-in demo set); inference figures use random weights on one 5 s clip
-(bench/latency.py). Training runs in 32-bit, and also in bf16-mixed where a GPU is present
-(bf16 autocast is many times slower on CPUs). Run it on an otherwise idle machine.
+(default: the built-in demo set): samples per second, and in the notes the median step, the
+step per million parameters (ms per step per M parameters: what a step costs for the model's
+size; the model's parameter count beside it), the share of the time spent waiting for data and
+the peak memory. Inference figures use random weights on one 5 s clip (bench/latency.py).
+Training runs in 32-bit, and also in bf16-mixed where a GPU is present (bf16 autocast is many
+times slower on CPUs). Run it on an otherwise idle machine.
+
+Architectures are named as their configs in configs/. The default is every one but the three
+that are very slow on a CPU (latency.SLOW_ON_CPU: senet, res2net50, aasist, a minute or more a
+training step); to add them, name them with the others, e.g.
+    make bench ARGS="--archs resnet18 gnn lstm darts rawnet2 whisper senet res2net50 aasist"
+Without a GPU, the heavy ones (HEAVY: those three and rawnet2, seconds a step) train for
+--slow-batches batches instead of --batches (whichever is fewer) and score 32 windows instead of
+64 in the inference rows; their notes say so. Whisper rows are a one-line note where the
+[whisper] extra is not installed.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ from deepfake_audio.serve.inference import AudioDetector
 BENCH = Path(__file__).resolve().parent
 CONFIGS = BENCH.parent / "configs"
 SECTIONS = ["data", "train", "infer"]
+HEAVY = (*latency.SLOW_ON_CPU, "rawnet2")  # seconds or more a training step on a CPU
 
 
 def data_rows(root: Path, clips: int) -> list[tuple[str, str, str]]:
@@ -77,31 +91,48 @@ def device_clips_per_second(dm: MelImageDataModule, device: str, batches: int = 
 
 
 def _figure(output: str, label: str) -> str:
-    return re.search(rf"{label}: ([\d.]+)", output).group(1)
+    """The number after ``label:`` at the start of a line of ``output``."""
+    return re.search(rf"^{re.escape(label)}: ([\d.]+)", output, re.MULTILINE).group(1)
+
+
+def _last_line(run: subprocess.CompletedProcess) -> str:
+    lines = (run.stderr or run.stdout).strip().splitlines()
+    return lines[-1][:120] if lines else f"exit status {run.returncode}"
 
 
 def training_rows(
-    root: Path | None, archs: list[str], batches: int, precisions: list[str]
+    root: Path | None, archs: list[str], batches: int, slow_batches: int, precisions: list[str]
 ) -> list[tuple[str, str, str]]:
     rows = []
     for arch in archs:
+        if reason := latency.missing(arch):
+            rows.append((f"train {arch}", "skipped", reason))
+            continue
+        heavy = arch in HEAVY and not torch.cuda.is_available()
+        count = min(batches, slow_batches) if heavy else batches
         for precision in precisions:
             command = [sys.executable, str(BENCH / "data_wait.py")]
-            command += ["--config", str(CONFIGS / f"{arch}.yaml"), "--batches", str(batches)]
+            command += ["--config", str(CONFIGS / f"{arch}.yaml"), "--batches", str(count)]
             command += ["--root", str(root)] if root else []
             command += [f"--trainer.precision={precision}"]
             run = subprocess.run(command, capture_output=True, text=True)
             name = f"train {arch} ({precision})"
             if run.returncode:
-                rows.append((name, "failed", run.stderr.strip().splitlines()[-1][:120]))
+                rows.append((name, "failed", _last_line(run)))
                 continue
             output = run.stdout
             rate = _figure(output, "training samples per second")
-            wait = _figure(output, "time spent waiting for data")
+            step = _figure(output, "median step")
+            per_million = _figure(output, "median step per million parameters")
+            millions = int(_figure(output, "parameters")) / 1e6
+            wait = _figure(output, "share of training time spent waiting for data")
             peak = _figure(output, "peak memory")
-            notes = f"data wait {wait}%, peak {peak} MB"
+            notes = f"step {step} ms, {per_million} ms/M params ({millions:.3g} M)"
+            notes += f", data wait {wait}%, peak {peak} MB"
             if "peak GPU memory" in output:
                 notes += f", GPU {_figure(output, 'peak GPU memory')} MB"
+            if count != batches:
+                notes += f", {count} batches"
             rows.append((name, f"{rate} samples/s", notes))
     return rows
 
@@ -116,11 +147,16 @@ def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]
     wave = torch.from_numpy(sf.read(clip, dtype="float32")[0])
     rows = []
     for arch in archs:
+        if reason := latency.missing(arch):
+            rows.append((f"infer {arch}", "skipped", reason))
+            continue
         package = folder / arch
-        onnx = latency.ARCHITECTURES[arch][1]["representation"] != "graph"
+        onnx = latency.exports_onnx(arch)
         export(latency.checkpoint(arch, folder), package, onnx=onnx)
         detector = AudioDetector.load(package, device="cpu")
-        crops = detector.crops(wave, detector.window, [0] * 64)
+        heavy = arch in HEAVY and not torch.cuda.is_available()
+        windows = 32 if heavy else 64
+        crops = detector.crops(wave, detector.window, [0] * windows)
         rates = {}
         for batch in (1, 32):
             times = []
@@ -129,9 +165,8 @@ def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]
                 detector.score_windows(crops, batch)
                 times.append(time.perf_counter() - start)
             rates[batch] = len(crops) / statistics.median(times)
-        rows.append(
-            (f"infer {arch}", f"{rates[1]:,.0f} / {rates[32]:,.0f} clips/s", "batch 1 / 32, torch")
-        )
+        notes = "batch 1 / 32, torch" + (f", {windows} windows" if heavy else "")
+        rows.append((f"infer {arch}", f"{rates[1]:,.0f} / {rates[32]:,.0f} clips/s", notes))
         warm = latency.warm_ms(detector, wave, 10)
         cold = latency.cold_s(package, clip, "onnx" if onnx else "torch")
         rows.append(
@@ -157,13 +192,18 @@ def help_row() -> tuple[str, str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=None)
-    parser.add_argument("--archs", nargs="+", default=["resnet18", "gnn", "lstm", "darts"])
+    parser.add_argument(
+        "--archs", nargs="+", default=latency.DEFAULT_ARCHS, choices=latency.ARCHITECTURES
+    )
     parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--slow-batches", type=int, default=3, help="for HEAVY archs on a CPU")
     parser.add_argument("--clips", type=int, default=150)
     parser.add_argument("--sections", nargs="+", default=SECTIONS, choices=SECTIONS)
     gpu_precisions = ["32-true", "bf16-mixed"] if torch.cuda.is_available() else ["32-true"]
     parser.add_argument("--precisions", nargs="+", default=gpu_precisions)
     options = parser.parse_args()
+    if min(options.batches, options.slow_batches) < 2:
+        parser.error("--batches and --slow-batches must be at least 2 (the first step is untimed)")
     root = options.root or ensure_demo_corpus()
     started = time.perf_counter()
     rows = []
@@ -172,7 +212,9 @@ def main() -> None:
         rows += data_rows(root, options.clips)
     torch.set_num_threads(2)
     if "train" in options.sections:
-        rows += training_rows(options.root, options.archs, options.batches, options.precisions)
+        rows += training_rows(
+            options.root, options.archs, options.batches, options.slow_batches, options.precisions
+        )
     if "infer" in options.sections:
         rows += inference_rows(options.archs, repeats=3)
         rows.append(help_row())
