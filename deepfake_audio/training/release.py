@@ -3,14 +3,18 @@ built-in model (``deepfake_audio/serve/builtin/NAME``), its card recording the c
 commit, the data and the measured figures.
 
     python -m deepfake_audio.training.release --config configs/best.yaml --name default \\
-        [--notes results/recipe.md] -- --data.root '[DEVSET_A, DEVSET_B]'
+        [--notes results/recipe.md] [--run RUN] -- --data.root '[DEVSET_A, DEVSET_B]'
 
-Arguments after ``--`` go to the fit and the test. The package must stay under 5 MB.
+Arguments after ``--`` go to the fit and the test. ``--run`` installs a run folder of the same
+config that was already fitted and tested instead of training again. The package must stay
+under 5 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,15 +34,34 @@ LIMIT_MB = 5.0
 
 def _commit() -> str:
     done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=FOLDER
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=FOLDER.parent
     )
-    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=FOLDER.parent
+    )
     return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
 
-def release(config: Path, name: str, extra: list[str], notes: Path | None, seed: int) -> Path:
-    """Fit, test and export ``config``; install the package as built-in model ``name``."""
-    run = RunFolder(train_and_test(config, seed, extra))
+def _trained_at(run: RunFolder) -> str:
+    recorded = json.loads(run.environment().read_text()) if run.environment().is_file() else {}
+    commit = recorded.get("git_commit") or "unknown"
+    return commit[:7] + (" (with uncommitted changes)" if recorded.get("git_dirty") else "")
+
+
+def release(
+    config: Path,
+    name: str,
+    extra: list[str],
+    notes: Path | None,
+    seed: int,
+    command: str,
+    trained: Path | None = None,
+) -> Path:
+    """Fit, test and export ``config`` (or export the run folder ``trained`` of it); install
+    the package as built-in model ``name``."""
+    run = RunFolder(trained if trained is not None else train_and_test(config, seed, extra))
+    if not run.metrics.is_file():
+        raise UserError(f"{run.path} has no test metrics: run deepfake test on it first")
     staging = Path(tempfile.mkdtemp(prefix="release-")) / name
     try:
         export(run.checkpoint(), staging, onnx=True)
@@ -47,13 +70,12 @@ def release(config: Path, name: str, extra: list[str], notes: Path | None, seed:
     size = sum(f.stat().st_size for f in staging.iterdir()) / 2**20
     if size > LIMIT_MB:
         raise UserError(f"the package of {config} is {size:.1f} MB, over {LIMIT_MB:g} MB")
-    command = " ".join(["python -m deepfake_audio.training.release", *sys.argv[1:]])
     card = staging / CARD
     lines = [
         "",
         "## Release",
         f"- built by `{command}` at commit {_commit()}, config `{config}`, seed {seed}",
-        f"- training run: {run.path} ({size:.1f} MB package)",
+        f"- training run: {run.path} ({size:.1f} MB package), trained at commit {_trained_at(run)}",
     ]
     if notes is not None:
         lines += ["", notes.read_text().strip()]
@@ -77,8 +99,12 @@ def main(args: list[str]) -> int:
     parser.add_argument("--name", default="default", help="the built-in model's name")
     parser.add_argument("--notes", type=Path, help="markdown appended to the model card")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--run", type=Path, help="a fitted and tested run folder of --config")
     options = parser.parse_args(own)
-    target = release(options.config, options.name, extra, options.notes, options.seed)
+    command = shlex.join(["python", "-m", "deepfake_audio.training.release", *args])
+    target = release(
+        options.config, options.name, extra, options.notes, options.seed, command, options.run
+    )
     print(f"built-in model {options.name!r}: {target}")
     return 0
 
