@@ -37,7 +37,10 @@ def _commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=FOLDER.parent
     )
     dirty = subprocess.run(
-        ["git", "status", "--porcelain"], capture_output=True, text=True, cwd=FOLDER.parent
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=FOLDER.parent,
     )
     return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
 
