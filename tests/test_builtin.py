@@ -10,14 +10,12 @@ import pytest
 from conftest import CONFIG_DIR, run_cli, small_run_args
 
 from deepfake_audio.errors import UserError
-from deepfake_audio.features.whisper import whisper_available
 from deepfake_audio.serve.builtin import builtin_model, builtin_names, is_model
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 from deepfake_audio.training import release
 
 SHIPPED = builtin_names()
-RUNNABLE = [n for n in SHIPPED if n != "whisper" or whisper_available()]
 
 
 def test_the_default_model_ships_small_with_its_card():
@@ -31,7 +29,7 @@ def test_the_default_model_ships_small_with_its_card():
         assert "## Release" in card and "commit" in card and "## Evaluation" in card
 
 
-@pytest.mark.parametrize("name", RUNNABLE)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_a_builtin_model_scores_the_demo_clips_with_both_backends(name: str, tiny_corpus: Path):
     folder = builtin_model(name)
     detector = AudioDetector.load(folder, device="cpu")

@@ -4,8 +4,7 @@ use one when no model is given.
 Each is an exported package folder under ``deepfake_audio/serve/builtin/`` (safetensors, config
 and model card, ONNX where the network allows), rebuilt by ``make release-model`` from a
 committed config and the two devsets; its card records the command, the commit, the data and
-the measured figures. ``default`` runs on the base install; ``whisper`` needs the
-``[whisper]`` extra.
+the measured figures. ``default`` runs on the base install.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from deepfake_audio.errors import UserError
 
 FOLDER = Path(__file__).resolve().parent / "builtin"
 DEFAULT = "default"
-NEEDS = {"whisper": "the [whisper] extra"}
 
 
 def builtin_names() -> list[str]:
