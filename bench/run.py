@@ -95,6 +95,11 @@ def _figure(output: str, label: str) -> str:
     return re.search(rf"^{re.escape(label)}: ([\d.]+)", output, re.MULTILINE).group(1)
 
 
+def _rate(per_second: float) -> str:
+    """A rate to three significant figures below 10 (0.21, not 0), whole numbers above."""
+    return f"{per_second:.3g}" if per_second < 10 else f"{per_second:,.0f}"
+
+
 def _last_line(run: subprocess.CompletedProcess) -> str:
     lines = (run.stderr or run.stdout).strip().splitlines()
     return lines[-1][:120] if lines else f"exit status {run.returncode}"
@@ -166,7 +171,8 @@ def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]
                 times.append(time.perf_counter() - start)
             rates[batch] = len(crops) / statistics.median(times)
         notes = "batch 1 / 32, torch" + (f", {windows} windows" if heavy else "")
-        rows.append((f"infer {arch}", f"{rates[1]:,.0f} / {rates[32]:,.0f} clips/s", notes))
+        figure = f"{_rate(rates[1])} / {_rate(rates[32])} clips/s"
+        rows.append((f"infer {arch}", figure, notes))
         warm = latency.warm_ms(detector, wave, 10)
         cold = latency.cold_s(package, clip, "onnx" if onnx else "torch")
         rows.append(
