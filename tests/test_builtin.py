@@ -79,5 +79,5 @@ def test_release_installs_a_trained_package_with_its_notes(
     assert is_model(installed / "again")
     assert sorted(p.name for p in (tmp_path / "runs" / "lstm").iterdir()) == ["version_0"]
     (run / "metrics.json").unlink()
-    with pytest.raises(UserError, match="no test metrics"):
+    with pytest.raises(UserError, match="has no metrics.json"):
         release.main(["--config", config, "--name", "untested", "--run", str(run)])

@@ -16,7 +16,6 @@ import argparse
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,28 +26,26 @@ from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import FOLDER
 from deepfake_audio.serve.export import export
 from deepfake_audio.serve.package import CARD
+from deepfake_audio.training.compare import tested_run
 from deepfake_audio.training.protocols import train_and_test
+from deepfake_audio.training.run_record import git
 
 LIMIT_MB = 5.0
 
 
+def _described(commit: str | None, dirty: bool | None) -> str:
+    return (commit or "unknown")[:7] + (" (with uncommitted changes)" if dirty else "")
+
+
 def _commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=FOLDER.parent
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        cwd=FOLDER.parent,
-    )
-    return done.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    """The checkout's commit; tracked files only count as changes (the new package is not)."""
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return _described(git("rev-parse", "HEAD"), bool(status))
 
 
 def _trained_at(run: RunFolder) -> str:
     recorded = json.loads(run.environment().read_text()) if run.environment().is_file() else {}
-    commit = recorded.get("git_commit") or "unknown"
-    return commit[:7] + (" (with uncommitted changes)" if recorded.get("git_dirty") else "")
+    return _described(recorded.get("git_commit"), recorded.get("git_dirty"))
 
 
 def release(
@@ -62,9 +59,7 @@ def release(
 ) -> Path:
     """Fit, test and export ``config`` (or export the run folder ``trained`` of it); install
     the package as built-in model ``name``."""
-    run = RunFolder(trained if trained is not None else train_and_test(config, seed, extra))
-    if not run.metrics.is_file():
-        raise UserError(f"{run.path} has no test metrics: run deepfake test on it first")
+    run = tested_run(trained if trained is not None else train_and_test(config, seed, extra))
     staging = Path(tempfile.mkdtemp(prefix="release-")) / name
     try:
         export(run.checkpoint(), staging, onnx=True)

@@ -21,7 +21,8 @@ PACKAGES = (
 )  # fmt: skip
 
 
-def _git(*args: str) -> str | None:
+def git(*args: str) -> str | None:
+    """The output of a git command in this package's checkout; None where git is unavailable."""
     try:
         done = subprocess.run(
             ["git", *args], capture_output=True, text=True, timeout=10,
@@ -40,13 +41,13 @@ def environment() -> dict:
             versions[package] = version(package)
         except PackageNotFoundError:
             versions[package] = None
-    status = _git("status", "--porcelain")
+    status = git("status", "--porcelain")
     return {
         "command": sys.argv,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,
-        "git_commit": _git("rev-parse", "HEAD"),
+        "git_commit": git("rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
     }
 
