@@ -95,6 +95,11 @@ def _figure(output: str, label: str) -> str:
     return re.search(rf"^{re.escape(label)}: ([\d.]+)", output, re.MULTILINE).group(1)
 
 
+def _heavy_here(arch: str) -> bool:
+    """Whether ``arch`` gets the shorter runs: a heavy architecture on a machine without a GPU."""
+    return arch in HEAVY and not torch.cuda.is_available()
+
+
 def _rate(per_second: float) -> str:
     """A rate to three significant figures below 10 (0.21, not 0), whole numbers above."""
     return f"{per_second:.3g}" if per_second < 10 else f"{per_second:,.0f}"
@@ -113,7 +118,7 @@ def training_rows(
         if reason := latency.missing(arch):
             rows.append((f"train {arch}", "skipped", reason))
             continue
-        heavy = arch in HEAVY and not torch.cuda.is_available()
+        heavy = _heavy_here(arch)
         count = min(batches, slow_batches) if heavy else batches
         for precision in precisions:
             command = [sys.executable, str(BENCH / "data_wait.py")]
@@ -159,7 +164,7 @@ def inference_rows(archs: list[str], repeats: int) -> list[tuple[str, str, str]]
         onnx = latency.exports_onnx(arch)
         export(latency.checkpoint(arch, folder), package, onnx=onnx)
         detector = AudioDetector.load(package, device="cpu")
-        heavy = arch in HEAVY and not torch.cuda.is_available()
+        heavy = _heavy_here(arch)
         windows = 32 if heavy else 64
         crops = detector.crops(wave, detector.window, [0] * windows)
         rates = {}
