@@ -37,8 +37,9 @@ from deepfake_audio.features import (
     InputSpec,
     SpectralFeatures,
     Waveform,
+    WaveformFeatures,
+    WhisperFeatures,
 )
-from deepfake_audio.features.whisper import WhisperFeatures, whisper_available
 from deepfake_audio.models.format import model_entry
 from deepfake_audio.models.networks.aasist import AASISTNetwork
 from deepfake_audio.models.networks.cnn import TimmNetwork
@@ -52,11 +53,11 @@ from deepfake_audio.serve.export import export
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 
-IMAGE = InputSpec.of(SpectralFeatures(), Image(3))
-GRAPH = InputSpec.of(SpectralFeatures(), FrameGraph(8))
-SEQUENCE = InputSpec.of(SpectralFeatures(n_mels=128, frames=200), FrameSequence())
-WAVEFORM = InputSpec(16000, 64600, Waveform())  # about 4 s, as configs/rawnet2.yaml and aasist
-WHISPER = InputSpec.of(WhisperFeatures(frames=200), FrameSequence())
+IMAGE = InputSpec(SpectralFeatures(), Image(3))
+GRAPH = InputSpec(SpectralFeatures(), FrameGraph(8))
+SEQUENCE = InputSpec(SpectralFeatures(n_mels=128, frames=200), FrameSequence())
+WAVEFORM = InputSpec(WaveformFeatures(64_600), Waveform())  # about 4 s, as rawnet2 and aasist
+WHISPER = InputSpec(WhisperFeatures(frames=200, layers=(4,), standardised=True), FrameSequence())
 DARTS_GENOTYPE = Path(__file__).resolve().parents[1] / "configs" / "darts_genotype.json"
 
 
@@ -82,9 +83,7 @@ DEFAULT_ARCHS = [name for name in ARCHITECTURES if name not in SLOW_ON_CPU]
 
 def missing(name: str) -> str | None:
     """Why an architecture cannot run here (an extra that is not installed), or None."""
-    if isinstance(ARCHITECTURES[name][1].features, WhisperFeatures) and not whisper_available():
-        return "needs the [whisper] extra"
-    return None
+    return ARCHITECTURES[name][1].features.available
 
 
 def exports_onnx(name: str) -> bool:

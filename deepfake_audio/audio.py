@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torchaudio.functional as AF
 
-from deepfake_audio.features.settings import SAMPLE_RATE
+from deepfake_audio.features.base import SAMPLE_RATE
 from deepfake_audio.reading import AudioError, read_mono
 
 __all__ = ["SAMPLE_RATE", "AudioError", "fit_length", "load_audio", "random_start", "resample"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from importlib import import_module
 
 from deepfake_audio.errors import USER_ERRORS, UserError, one_line
@@ -83,11 +82,7 @@ def _run(argv: list[str], typed: bool) -> None:
         # As typed, LightningCLI reads sys.argv itself; given (search is a fit, --traceback is
         # ours), the run record still keeps the command as typed.
         args = ["fit", *argv[1:]] if argv[0] == SEARCH else argv
-        if typed and args == sys.argv[1:]:
-            args = None
-        else:
-            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        DeepfakeCLI(args=args)
+        DeepfakeCLI(args=None if typed and args == sys.argv[1:] else args)
         return
     listing = "\n".join(f"  {' '.join(w):<10} {text}" for w, (_, text) in COMMANDS.items())
     words = [" ".join(w) for w in COMMANDS]

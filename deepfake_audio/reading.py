@@ -1,7 +1,9 @@
-"""Reading audio files with checks, shared by the torch and the torch-free (ONNX) paths."""
+"""Reading audio files with checks, shared by the torch and the torch-free (ONNX) paths, and
+the torch-free path's resampling (torchaudio's, in numpy)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,28 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     if not np.isfinite(data).all():
         raise AudioError(f"{path}: audio contains NaN or Inf samples")
     return data.mean(axis=1), rate
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Mono float32 waveform at ``sample_rate``, as :func:`deepfake_audio.audio.load_audio`
+    reads it, without torch."""
+    wave, file_rate = read_mono(path)
+    return wave if file_rate == sample_rate else resample(wave, file_rate, sample_rate)
+
+
+def resample(
+    wave: np.ndarray, orig: int, new: int, zeros: int = 6, rolloff: float = 0.99
+) -> np.ndarray:
+    """torchaudio's default resampling (windowed sinc, Hann window) in numpy: the same contract
+    as :func:`deepfake_audio.audio.resample`, tested as one."""
+    gcd = math.gcd(orig, new)
+    orig, new = orig // gcd, new // gcd
+    base = min(orig, new) * rolloff
+    width = math.ceil(zeros * orig / base)
+    t = np.arange(-width, width + orig) / orig - np.arange(new)[:, None] / new
+    t = np.clip(t * base, -zeros, zeros)
+    kernels = np.sinc(t) * np.cos(t * math.pi / zeros / 2) ** 2 * (base / orig)
+    padded = np.pad(wave, (width, width + orig))
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, kernels.shape[1])[::orig]
+    resampled = (blocks @ kernels.T.astype(np.float32)).reshape(-1)
+    return resampled[: math.ceil(new * len(wave) / orig)]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
 import tempfile
+from importlib import import_module
 from pathlib import Path
 from unittest import mock
 
 import pytest
 import torch
+import yaml
 
 from deepfake_audio.cli import main
 from deepfake_audio.data.demo import make_demo_corpus
-from deepfake_audio.features.whisper import MISSING, whisper_available
+from deepfake_audio.features.whisper.weights import MODELS as WHISPER_MODELS
 
-needs_whisper = pytest.mark.skipif(not whisper_available(), reason=MISSING)
+needs_whisper = pytest.mark.skipif(
+    not WHISPER_MODELS["tiny.en"].installed(), reason=WHISPER_MODELS["tiny.en"].missing
+)
 
 torch.set_num_threads(1)
 # Caches go to a fresh folder per test session, never to the user's.
@@ -46,14 +51,12 @@ def small_run_args(
     corpus: Path, root_dir: Path, batch_size: int = 2, config: Path | None = None
 ) -> list[str]:
     """Shrink any config to a quick CPU run on the tiny corpus (short windows: 64 frames of
-    features, 50 Whisper frames or 1 s of waveform, after ``config``'s DataModule)."""
-    text = config.read_text() if config is not None else ""
-    if "WaveformDataModule" in text:
-        window = ["--data.window_samples=16000"]
-    elif "whisper:" in text:
-        window = ["--data.whisper.frames=50", "--data.whisper.train_hop=25"]
-    else:
-        window = ["--data.features.frames=64"]
+    spectral features, 50 encoder frames or 1 s of waveform, after ``config``'s front end)."""
+    kind = front_end_kind(config) if config is not None else "spectral"
+    window = {
+        "waveform": ["--data.features.window_samples=16000"],
+        "whisper": ["--data.features.frames=50", "--data.features.train_hop=25"],
+    }.get(kind, ["--data.features.frames=64"])
     return [
         f"--data.root={corpus}",
         f"--data.batch_size={batch_size}",
@@ -65,6 +68,21 @@ def small_run_args(
         "--trainer.enable_progress_bar=false",
         "--trainer.enable_model_summary=false",
     ]
+
+
+def front_end_kind(config: Path) -> str:
+    """The kind of front end a config's DataModule reads, from the parsed config (the
+    DataModule's default where the config names none)."""
+    from deepfake_audio.features import registered_front_ends
+
+    data = yaml.safe_load(config.read_text())["data"]
+    features = (data.get("init_args") or {}).get("features") or {}
+    if "class_path" in features:
+        name = features["class_path"].rpartition(".")[2]
+        return next(k for k, cls in registered_front_ends().items() if cls.__name__ == name)
+    module, _, name = data["class_path"].rpartition(".")
+    datamodule = getattr(import_module(module), name)
+    return inspect.signature(datamodule).parameters["features"].default.kind
 
 
 def run_cli(args: list[str]) -> None:

@@ -27,7 +27,6 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd
 from deepfake_audio.serve import app as app_module
 from deepfake_audio.serve.app import (
     analyse,
@@ -42,7 +41,8 @@ from deepfake_audio.serve.inference import AudioDetector
 MAX_SECONDS = 10.0
 VERDICT = re.compile(
     r"The audio is classified as (Real|Fake) with \d+\.\d\d% confidence\.\n"
-    r"Score P\(bona fide\) = [\d.]+, threshold [\d.]+; [\d.]+ s in \d+ window\(s\)\."
+    r"Score P\(bona fide\) = [\d.]+, threshold [\d.]+; [\d.]+ s in \d+ window\(s\)\.\n"
+    r"The model reads [^\n]+\."
 )
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -162,7 +162,7 @@ def test_the_input_figure_names_and_splits_the_rows_the_model_sees(
     settings = SpectralFeatures(n_fft=512, hop_length=160, **features)
     assert input_rows(settings) == (title, starts)
     spec = SimpleNamespace(features=settings)
-    detector = SimpleNamespace(spec=spec, front_end=FrontEnd(settings), device="cpu")
+    detector = SimpleNamespace(spec=spec, front_end=settings.front_end(), device="cpu")
     wave = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, 16_000).astype("float32"))
     axes = spectrogram_figure(detector, wave, 1.0).axes[0]
     assert axes.get_title() == title

@@ -14,9 +14,8 @@ import torch
 
 from deepfake_audio.audio import fit_length, load_audio
 from deepfake_audio.data import SequenceDataModule
-from deepfake_audio.data.cache import ArrayCache, FrontEndExtractor, WaveformExtractor
+from deepfake_audio.data.cache import ArrayCache, UtteranceExtractor, WaveformExtractor
 from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd
 from deepfake_audio.runs import RunFolder
 
 FEATURES = SpectralFeatures(n_mels=20, frames=32)
@@ -35,8 +34,10 @@ def files(tmp_path: Path) -> list[Path]:
 
 def test_cached_logmel_matches_direct_computation(tmp_path: Path):
     long = _write_tone(tmp_path / "long.wav", 2.5)
-    cache = ArrayCache.build_or_open([long], FrontEndExtractor(FEATURES), tmp_path / "c", workers=0)
-    direct = FrontEnd(FEATURES)(load_audio(long))
+    cache = ArrayCache.build_or_open(
+        [long], UtteranceExtractor(FEATURES), tmp_path / "c", workers=0
+    )
+    direct = FEATURES.front_end()(load_audio(long))
     assert cache[long].shape == direct.shape
     assert torch.allclose(cache[long], direct, atol=0.02)  # float16 storage
 
@@ -45,10 +46,10 @@ def test_short_clips_are_repeated_to_a_window_before_the_front_end(
     files: list[Path], tmp_path: Path
 ):
     features = SpectralFeatures(n_mels=20, frames=32, cepstra=10, deltas=1)
-    cache = ArrayCache.build_or_open(files, FrontEndExtractor(features), tmp_path / "c", workers=0)
+    cache = ArrayCache.build_or_open(files, UtteranceExtractor(features), tmp_path / "c", workers=0)
     for path in files:  # 0.3-0.5 s, shorter than one window: scored as inference scores them
         window = fit_length(load_audio(path), features.window_samples)
-        assert torch.allclose(cache[path], FrontEnd(features)(window), atol=0.02)
+        assert torch.allclose(cache[path], features.front_end()(window), atol=0.02)
 
 
 def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):
@@ -58,9 +59,11 @@ def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):
 
 
 def test_parallel_build_equals_serial_build(files: list[Path], tmp_path: Path):
-    serial = ArrayCache.build_or_open(files, FrontEndExtractor(FEATURES), tmp_path / "a", workers=0)
+    serial = ArrayCache.build_or_open(
+        files, UtteranceExtractor(FEATURES), tmp_path / "a", workers=0
+    )
     parallel = ArrayCache.build_or_open(
-        files, FrontEndExtractor(FEATURES), tmp_path / "b", workers=2
+        files, UtteranceExtractor(FEATURES), tmp_path / "b", workers=2
     )
     for path in files:
         assert torch.equal(serial[path], parallel[path])
@@ -68,22 +71,22 @@ def test_parallel_build_equals_serial_build(files: list[Path], tmp_path: Path):
 
 def test_cache_is_reused_and_rebuilt_when_settings_or_files_change(files, tmp_path: Path):
     cache_dir = tmp_path / "c"
-    first = ArrayCache.build_or_open(files, FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    first = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     stamp = (first.folder / "meta.json").stat().st_mtime_ns
-    again = ArrayCache.build_or_open(files, FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    again = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     assert again.folder == first.folder
     assert (again.folder / "meta.json").stat().st_mtime_ns == stamp
 
     other = SpectralFeatures(n_mels=24, frames=32)
-    resized = ArrayCache.build_or_open(files, FrontEndExtractor(other), cache_dir, workers=0)
+    resized = ArrayCache.build_or_open(files, UtteranceExtractor(other), cache_dir, workers=0)
     assert resized.folder != first.folder
     assert resized[files[0]].shape[0] == 24
 
     _write_tone(files[0], 0.9)
     os.utime(files[0], ns=(stamp + 10**9, stamp + 10**9))
-    changed = ArrayCache.build_or_open(files, FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    changed = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     assert changed.folder not in (first.folder, resized.folder)
-    fewer = ArrayCache.build_or_open(files[:2], FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    fewer = ArrayCache.build_or_open(files[:2], UtteranceExtractor(FEATURES), cache_dir, workers=0)
     assert fewer.folder not in (first.folder, changed.folder)
     assert not list(cache_dir.glob(".*tmp*"))
 
@@ -111,7 +114,7 @@ def _broken_files(folder: Path) -> dict[str, str]:
 def test_every_kind_of_unreadable_file_is_reported(tmp_path: Path):
     broken = _broken_files(tmp_path)
     paths = [tmp_path / name for name in broken] + [_write_tone(tmp_path / "good.wav")]
-    cache = ArrayCache.build_or_open(paths, FrontEndExtractor(FEATURES), tmp_path / "c", workers=2)
+    cache = ArrayCache.build_or_open(paths, UtteranceExtractor(FEATURES), tmp_path / "c", workers=2)
     assert {p.name for p in cache.unreadable} == set(broken)
     for path, reason in cache.unreadable.items():
         assert broken[path.name] in reason
@@ -157,10 +160,10 @@ def test_datamodule_leaves_out_unreadable_files_and_reports_them(
 
 def test_the_same_corpus_by_another_route_finds_its_cache(files: list[Path], tmp_path: Path):
     cache_dir = tmp_path / "c"
-    absolute = ArrayCache.build_or_open(files, FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    absolute = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     (tmp_path / "link").symlink_to(files[0].parent)
     linked = [tmp_path / "link" / path.name for path in files]
-    again = ArrayCache.build_or_open(linked, FrontEndExtractor(FEATURES), cache_dir, workers=0)
+    again = ArrayCache.build_or_open(linked, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     assert again.folder == absolute.folder
     assert all(path in again for path in linked)
     assert torch.equal(again[linked[1]], absolute[files[1]])

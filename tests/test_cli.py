@@ -12,6 +12,7 @@ import pytest
 from conftest import (
     CONFIG_DIR,
     CONFIGS,
+    front_end_kind,
     needs_whisper,
     run_cli,
     run_cli_process,
@@ -27,7 +28,7 @@ SLOW = {"senet", "res2net50", "aasist", "rawnet2"}
 
 def _marks(config: Path) -> list:
     marks = [pytest.mark.slow] if config.stem in SLOW else []
-    return marks + ([needs_whisper] if "whisper:" in config.read_text() else [])
+    return marks + ([needs_whisper] if front_end_kind(config) == "whisper" else [])
 
 
 @pytest.mark.parametrize("config", [pytest.param(c, marks=_marks(c), id=c.stem) for c in CONFIGS])
@@ -170,16 +171,20 @@ def test_data_check_prints_the_report_and_fails_on_unreadable_files(
     assert "broken.wav" in printed
 
 
-DATAMODULES = ["MelImageDataModule", "SequenceDataModule", "GraphDataModule", "WaveformDataModule"]
+DATAMODULES = [
+    "MelImageDataModule", "SequenceDataModule", "GraphDataModule", "LayerDataModule",
+    "WaveformDataModule",
+]  # fmt: skip
 SHARED_ARGUMENTS = [
     "root", "split", "augmentations", "format", "cache", "cache_dir",
     "features_on_device", "batch_size", "num_workers", "seed", "test_windows",
 ]  # fmt: skip
 OWN_ARGUMENTS = {
-    "MelImageDataModule": ["channels", "features", "whisper"],
-    "SequenceDataModule": ["features", "whisper"],
-    "GraphDataModule": ["k", "features", "whisper"],
-    "WaveformDataModule": ["window_samples", "sample_rate"],
+    "MelImageDataModule": ["channels", "features"],
+    "SequenceDataModule": ["features"],
+    "GraphDataModule": ["k", "features"],
+    "LayerDataModule": ["features"],
+    "WaveformDataModule": ["features"],
 }
 
 

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
+from deepfake_audio.features import SpectralFeatures, normalise_utterance
+from deepfake_audio.features.spectral.torch_front_end import SpectralFrontEnd as FrontEnd
 
 
 def _peak_band(features: SpectralFeatures, frequency: float) -> int:

@@ -11,7 +11,13 @@ import torch
 from conftest import CONFIG_DIR, run_cli, small_run_args
 from safetensors.torch import save_file
 
-from deepfake_audio.features import Image, InputSpec, SpectralFeatures
+from deepfake_audio.features import (
+    Image,
+    InputSpec,
+    SpectralFeatures,
+    WaveformFeatures,
+    WhisperFeatures,
+)
 from deepfake_audio.models.format import (
     FORMAT_VERSION,
     FormatError,
@@ -36,8 +42,13 @@ def format_1_lstm(entry: dict) -> dict:
             "class_path": f"{OLD}.RecurrentNetwork",
             "init_args": {"input_size": 128, "hidden_size": 32, "cell": "lstm", "num_layers": 1},
         },
-        "input": {"features": entry["input"]["features"], "representation": "sequence"},
+        "input": {"features": _unkinded(entry["input"]["features"]), "representation": "sequence"},
     }
+
+
+def _unkinded(features: dict) -> dict:
+    """Spectral settings as formats 1 and 2 stored them: without their kind."""
+    return {key: value for key, value in features.items() if key != "kind"}
 
 
 def test_new_checkpoints_carry_the_format_version(lstm_checkpoint: Path):
@@ -104,7 +115,7 @@ def test_a_format_1_ensemble_package_is_migrated(form: str, tmp_path: Path):
         init_args = {"member": [member, member], "members": None}
     config = {
         "network": {"class_path": f"{OLD}.EnsembleNetwork", "init_args": init_args},
-        "input": {"features": FEATURES.to_dict(), "representation": "sequence"},
+        "input": {"features": _unkinded(FEATURES.to_dict()), "representation": "sequence"},
         "threshold": 0.25,
     }
     (tmp_path / "config.json").write_text(json.dumps(config))
@@ -123,12 +134,48 @@ def test_a_format_1_image_model_gets_its_input_shape_from_its_channels():
             "class_path": f"{OLD}.TimmNetwork",
             "init_args": {"backbone": "resnet18", "in_chans": 1, "pretrained": False},
         },
-        "input": {"features": FEATURES.to_dict(), "representation": "image", "channels": 1},
+        "input": {
+            "features": _unkinded(FEATURES.to_dict()),
+            "representation": "image",
+            "channels": 1,
+        },
     }
     model = ModelSpec.from_entry(stored, "old package")
-    assert model.input == InputSpec.of(FEATURES, Image(1))
+    assert model.input == InputSpec(FEATURES, Image(1))
     assert type(build_network(model.network)) is TimmNetwork
     assert model.network["init_args"]["input_shape"] == [1, 20, 32]
+
+
+FORMAT_2_INPUTS = {  # a format 2 input, and the front end it reads today
+    "waveform": (
+        {"sample_rate": 16000, "window_samples": 16000, "features": None,
+         "representation": {"name": "waveform"}},
+        WaveformFeatures(window_samples=16000),
+    ),
+    "spectral": (
+        {"sample_rate": 16000, "window_samples": 15872,
+         "features": _unkinded(FEATURES.to_dict()), "representation": {"name": "sequence"}},
+        FEATURES,
+    ),
+    "whisper": (
+        {"sample_rate": 16000, "window_samples": 16000,
+         "features": {"kind": "whisper", "frames": 50, "model": "tiny.en", "train_hop": 25,
+                      "sample_rate": 16000},
+         "representation": {"name": "image", "channels": 1}},
+        WhisperFeatures(frames=50, train_hop=25, layers=(4,), standardised=True),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(FORMAT_2_INPUTS))
+def test_a_format_2_input_reads_the_front_end_it_was_trained_on(kind: str):
+    stored, features = FORMAT_2_INPUTS[kind]
+    network = {"class_path": "deepfake_audio.models.networks.gcn.GCNNetwork", "init_args": {}}
+    entry = {"format_version": 2, "network": network, "input": stored}
+    model = ModelSpec.from_entry(entry, "old package")
+    assert model.input.features == features
+    assert model.input.window_samples == stored["window_samples"]
+    assert migrate(entry, "old package")["format_version"] == FORMAT_VERSION
 
 
 @pytest.mark.parametrize(
@@ -139,7 +186,7 @@ def test_a_format_1_image_model_gets_its_input_shape_from_its_channels():
         (
             {
                 "network": {"class_path": f"{OLD}.Gone", "init_args": {}},
-                "input": {"features": FEATURES.to_dict(), "representation": "sequence"},
+                "input": {"features": _unkinded(FEATURES.to_dict()), "representation": "sequence"},
             },
             "not a format 1 network",
         ),

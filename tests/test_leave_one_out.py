@@ -4,6 +4,7 @@ no test speaker, is ever trained or validated on."""
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from deepfake_audio.data.split import (
     hold_out_attack,
     make_splits,
 )
+from deepfake_audio.evaluate.scores import eer_threshold, read_scores
 
 ATTACKS = ("codec", "tts", "vocoder")
 
@@ -136,6 +138,23 @@ def test_holding_out_a_source_leaves_out_its_speakers_elsewhere():
     assert f"{len(shared_elsewhere)} other clips of its 13 speaker(s)" in line
 
 
+def test_several_sources_are_held_out_together_in_one_fold():
+    clips = _sourced_corpus()
+    fold, line = make_splits(
+        clips, SplitSpec(held_out=["page1", "page2"], held_out_group="source"), 0
+    )
+    test = [c for c in fold if c.split == "test"]
+    assert {c.source for c in test} == {"page1", "page2"}
+    assert len(test) == sum(c.source in {"page1", "page2"} for c in clips)
+    trained = [c for c in fold if c.split != "test"]
+    assert not {c.speaker for c in trained} & {c.speaker for c in test}
+    assert "'page1', 'page2' (" in line and "are the test split" in line
+    single, _ = make_splits(clips, SplitSpec(held_out=["page1"], held_out_group="source"), 0)
+    assert single == make_splits(clips, SplitSpec(held_out="page1", held_out_group="source"), 0)[0]
+    with pytest.raises(ValueError, match="one attack at a time"):
+        SplitSpec(held_out=["tts", "world"], held_out_group="attack")
+
+
 def test_a_group_of_one_class_or_an_unknown_group_is_refused():
     one_class = [c for c in _sourced_corpus() if not (c.source == "page0" and c.label == 0)]
     spec = SplitSpec(held_out="page0", held_out_group="source")
@@ -176,8 +195,12 @@ def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, mon
         report = (Path(row["run"]) / "data_report.txt").read_text()
         assert f"{row['held_out_attack']!r} held out of training" in report
     table = (tmp_path / "out" / "leave_one_attack_out.md").read_text()
-    assert "| Model | griffinlim_mel | lpc_pulse | Mean | Worst |" in table
-    assert table.count("| lstm |") == 1
+    assert "| Held-out attack | Test clips (bona fide / spoof) | lstm |" in table
+    for row in rows:  # each attack's row: its fold's EER, as the run's metrics say
+        metrics = json.loads((Path(row["run"]) / "metrics.json").read_text())
+        assert float(row["eer"]) == pytest.approx(metrics["eer"])
+        assert f"| {row['held_out_attack']} | {metrics['clips']} (" in table
+    assert "**pooled**" not in table  # attack folds share their bona fide clips
 
 
 def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, monkeypatch):
@@ -205,4 +228,50 @@ def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, mon
             index_manifest(Path(row["run"]) / "splits.csv"), "source", row["held_out_source"]
         )
     table = (tmp_path / "out" / "leave_one_source_out.md").read_text()
-    assert "| Model | page-a | page-b | Mean | Worst |" in table
+    assert "| Held-out source | Test clips (bona fide / spoof) | lstm |" in table
+    assert "| page-a | 12 (6 / 6) |" in table and "| page-b | 12 (6 / 6) |" in table
+    assert "| **pooled** |" in table and "(24 clips)" in table
+
+
+def test_compare_deals_sources_into_folds_held_out_together(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pages.csv"  # four pages of one voice each
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "speaker", "attack", "source"])
+        for clip in index_corpus(tiny_corpus):
+            page = f"page-{clip.speaker[-1]}"
+            writer.writerow([clip.path, clip.label, clip.speaker, clip.attack or "", page])
+    config = str(CONFIG_DIR / "lstm.yaml")
+    extra = [*small_run_args(manifest, tmp_path / "runs", batch_size=4)]
+    extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
+    extra += ["--data.split.val_fraction=0.3", "--data.split.speaker_disjoint=false"]
+    protocol = ["--protocol", "leave-one-out", "--group", "source", "--folds", "2"]
+    held = ["--held-out", "page-0", "page-1", "page-2", "page-3"]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["compare", *protocol, *held, "--configs", config, "--out", "out", "--", *extra])
+    assert exit_info.value.code == 0
+    with (tmp_path / "out" / "leave_one_source_out.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["held_out_source"] for row in rows) == [f"page-{i}" for i in range(4)]
+    runs = {row["run"] for row in rows}
+    assert len(runs) == 2  # two fits, each holding out two pages
+    pooled = []
+    for run in runs:
+        fold = index_manifest(Path(run) / "splits.csv")
+        tested = {clip.source for clip in fold if clip.split == "test"}
+        trained = {clip.source for clip in fold if clip.split != "test"}
+        assert len(tested) == 2 and not tested & trained
+        pooled += [c for c in fold if c.split == "test"]
+        for row in rows:
+            if row["run"] == run:  # each page's EER is that of its clips in its fold's scores
+                scores = read_scores(Path(run) / "scores.csv")
+                mine = [c for c in scores if c.source == row["held_out_source"]]
+                eer = eer_threshold([c.score for c in mine], [c.label for c in mine])[0]
+                assert float(row["eer"]) == pytest.approx(eer)
+    assert len(pooled) == 24
+    table = (tmp_path / "out" / "leave_one_source_out.md").read_text()
+    assert "| Held-out source | Fold | Test clips (bona fide / spoof) | lstm |" in table
+    assert "(24 clips)" in table

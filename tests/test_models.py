@@ -15,7 +15,15 @@ import torch.nn.functional as F
 
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.augment import Splice
-from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
+from deepfake_audio.features import (
+    InputSpec,
+    LayerStack,
+    Representation,
+    SpectralFeatures,
+    Waveform,
+    WaveformFeatures,
+    WhisperFeatures,
+)
 from deepfake_audio.models import Detector
 from deepfake_audio.models.detector import group_weights
 from deepfake_audio.models.networks import build_network, registered_networks
@@ -28,18 +36,21 @@ SMALL = SpectralFeatures(n_mels=20, frames=32)
 
 
 def small_spec(representation: str) -> InputSpec:
-    """A small input of a representation: 32 frames of 20 bands, or 1 s of waveform."""
-    chosen = Representation.from_dict({"name": representation})
-    if chosen.needs_features:
-        return InputSpec.of(SMALL, chosen)
-    return InputSpec(SMALL.sample_rate, SMALL.sample_rate, chosen)
+    """A small input of a representation: 32 frames of 20 bands, 1 s of waveform, or 25 frames
+    of three encoder layers."""
+    if representation == "waveform":
+        return InputSpec(WaveformFeatures(window_samples=16_000), Waveform())
+    if representation == "layers":
+        features = WhisperFeatures.example()
+        return InputSpec(features, LayerStack(len(features.blocks)))
+    return InputSpec(SMALL, Representation.from_dict({"name": representation}))
 
 
 def random_inputs(spec: InputSpec, items: int) -> Any:
     """A batch of model inputs made from random features (or waveforms)."""
-    if spec.features is None:
-        return spec.representation.batch(torch.randn(items, spec.window_samples))
-    return spec.representation.batch(torch.randn(items, SMALL.frame_size, SMALL.frames))
+    features = spec.features
+    shape = [features.frame_size, features.frames] if features.framed else [spec.window_samples]
+    return spec.representation.batch(torch.randn(items, *shape))
 
 
 @pytest.mark.parametrize("name", sorted(registered_networks()))

@@ -14,7 +14,7 @@ import soundfile as sf
 from conftest import CONFIG_DIR, REPO, needs_whisper, run_cli, small_run_args
 from scipy.signal import resample_poly
 
-from deepfake_audio.features.whisper import whisper_available
+from deepfake_audio.features.whisper.weights import MODELS as WHISPER_MODELS
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 
@@ -38,7 +38,7 @@ def checkpoints(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     root = tmp_path_factory.mktemp("onnx-runs")
     found = {}
     for name in (*MODELS, "gnn"):
-        if "whisper" in name and not whisper_available():
+        if "whisper" in name and not WHISPER_MODELS["tiny.en"].installed():
             continue
         config = CONFIG_DIR / f"{name}.yaml"
         run_args = small_run_args(tiny_corpus, root, batch_size=4, config=config)

@@ -15,8 +15,7 @@ from conftest import CONFIG_DIR, run_cli, small_run_args
 from deepfake_audio.audio import AudioError, load_audio
 from deepfake_audio.data import SequenceDataModule
 from deepfake_audio.data.corpus import CorpusError, index_corpus
-from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
+from deepfake_audio.features import SpectralFeatures, normalise_utterance
 from deepfake_audio.serve.inference import AudioDetector
 
 
@@ -70,7 +69,7 @@ def test_inf_samples_are_refused(tmp_path: Path):
 
 
 def test_digital_silence_normalises_to_zeros():
-    silence = FrontEnd(SpectralFeatures())(torch.zeros(16_000))
+    silence = SpectralFeatures().front_end()(torch.zeros(16_000))
     assert torch.equal(normalise_utterance(silence), torch.zeros_like(silence))
 
 

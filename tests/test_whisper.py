@@ -1,9 +1,11 @@
-"""The Whisper front end: encoder frames of the right shape and rate, cached windows equal to
-those computed per window, and test scores equal to what detect says (skipped without the
-[whisper] extra)."""
+"""The Whisper encoders in PyTorch: every layer, equal to ctranslate2's encoder (which is only in
+the test extra), cached windows equal to those computed per window, features cached once, layer
+weights that learn, and test scores equal to what detect says (skipped without the weights)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +14,15 @@ import soundfile as sf
 import torch
 from conftest import CONFIG_DIR, needs_whisper, run_cli, small_run_args
 
-from deepfake_audio.data import MelImageDataModule
+from deepfake_audio.data import LayerDataModule, MelImageDataModule
 from deepfake_audio.data.cache import WindowExtractor
 from deepfake_audio.evaluate.scores import read_scores
-from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd, log_mel
+from deepfake_audio.features import WhisperFeatures
+from deepfake_audio.features.whisper.encoder import WhisperEncoder, WhisperFrontEnd, WhisperLogMel
+from deepfake_audio.features.whisper.numpy_encoder import log_mel
+from deepfake_audio.features.whisper.weights import MODELS
+from deepfake_audio.models.networks.layers import LayerMixNetwork
+from deepfake_audio.models.networks.pooling import AttentiveStatsNetwork
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.windows import window_starts
 
@@ -28,6 +35,15 @@ def _tone(hertz: float, seconds: float) -> np.ndarray:
     return (0.3 * np.sin(2 * np.pi * hertz * t)).astype(np.float32)
 
 
+def _speechlike(seconds: float, seed: int = 0) -> np.ndarray:
+    """A buzz with a moving pitch and some noise: more varied input than a tone."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(16_000 * seconds)) / 16_000
+    pitch = 140 + 40 * np.sin(2 * np.pi * 3 * t)
+    buzz = np.sign(np.sin(2 * np.pi * np.cumsum(pitch) / 16_000))
+    return (0.2 * buzz + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+
+
 def test_whisper_log_mel_has_100_frames_a_second_peaking_at_the_tone():
     mel = log_mel(np.stack([_tone(1_000, 1.0), _tone(3_000, 1.0)]))
     assert mel.shape == (2, 80, 100)
@@ -35,15 +51,46 @@ def test_whisper_log_mel_has_100_frames_a_second_peaking_at_the_tone():
     assert low < high  # the higher tone peaks in a higher band
     for window in mel:  # floored 8 decades below each window's maximum, scaled by 1/4
         assert window.max() <= 1.5 and window.min() == pytest.approx(window.max() - 2.0)
+    torch_mel = WhisperLogMel()(torch.from_numpy(np.stack([_tone(1_000, 1.0)]))).numpy()
+    assert np.abs(torch_mel - mel[:1]).max() < 1e-4
 
 
-def test_the_encoder_gives_50_frames_a_second_of_384_values():
+def test_the_encoder_gives_50_frames_a_second_of_every_layer():
     encode = WhisperFrontEnd(WhisperFeatures())
-    frames = encode(np.stack([_tone(200, 4.0), _tone(300, 4.0)]))
-    assert frames.shape == (2, 384, 200) and np.isfinite(frames).all()
-    assert np.allclose(encode(_tone(300, 4.0)[None])[0], frames[1], atol=1e-4)  # batch-free
-    assert encode(_tone(200, 1.0)[None]).shape == (1, 384, 50)
-    assert WhisperFeatures().window_samples == 64_000 and WhisperFeatures().frame_size == 384
+    frames = encode(torch.from_numpy(np.stack([_tone(200, 4.0), _tone(300, 4.0)])))
+    layers = MODELS["tiny.en"].layers
+    assert frames.shape == (2, layers * 384, 200) and torch.isfinite(frames).all()
+    alone = encode(torch.from_numpy(_tone(300, 4.0)))  # one window, no batch axis
+    assert torch.allclose(alone, frames[1], atol=1e-3)
+    chosen = WhisperFrontEnd(WhisperFeatures(layers=(1, 3)))(torch.from_numpy(_tone(300, 4.0)))
+    every = alone.reshape(layers, 384, 200)
+    assert torch.allclose(chosen, torch.cat([every[1], every[3]]), atol=1e-4)
+    assert WhisperFeatures(frames=500).window_samples == 160_000
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_the_last_layer_equals_ctranslate2s_encoder(model: str, tmp_path: Path):
+    ctranslate2 = pytest.importorskip("ctranslate2", reason="ctranslate2 is in the test extra")
+    if not MODELS[model].installed():
+        pytest.skip(MODELS[model].missing)
+    folder = tmp_path / model  # ctranslate2 reads one model.bin beside config.json
+    folder.mkdir()
+    paths = MODELS[model].paths()
+    with (folder / "model.bin").open("wb") as joined:
+        for path in paths:
+            joined.write(path.read_bytes())
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        os.symlink(paths[0].parent / name, folder / name)
+    reference = ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="float32")
+    windows = np.stack([_speechlike(3.0, seed) for seed in range(2)])
+    mel = ctranslate2.StorageView.from_array(np.ascontiguousarray(log_mel(windows)))
+    expected = np.asarray(reference.encode(mel, to_cpu=True))
+    encoder = WhisperEncoder(model)
+    with torch.no_grad():
+        last = encoder(WhisperLogMel()(torch.from_numpy(windows)))[-1].numpy()
+    assert last.shape == expected.shape == (2, 150, MODELS[model].width)
+    assert np.abs(last - expected).max() < 2e-3 * np.abs(expected).max()
+    shutil.rmtree(folder)
 
 
 def test_cached_windows_are_the_encodings_of_each_window(tmp_path: Path):
@@ -52,14 +99,17 @@ def test_cached_windows_are_the_encodings_of_each_window(tmp_path: Path):
     stored = WindowExtractor(FEATURES)(tmp_path / "clip.wav")
     starts = window_starts(len(wave), 16_000, 8_000)
     assert starts == [0, 8_000, 16_000, 20_800]  # the last window ends at the clip's end
-    assert stored.shape == (384, 50 * len(starts)) and stored.dtype == np.float16
-    direct = WhisperFrontEnd(FEATURES)(np.stack([wave[s : s + 16_000] for s in starts]))
-    cached = stored.astype(np.float32).reshape(384, len(starts), 50).transpose(1, 0, 2)
-    assert np.abs(cached - direct).max() < 0.02  # float16
+    rows = FEATURES.frame_size
+    assert stored.shape == (rows, 50 * len(starts)) and stored.dtype == np.float16
+    crops = torch.from_numpy(np.stack([wave[s : s + 16_000] for s in starts]))
+    direct = WhisperFrontEnd(FEATURES)(crops).numpy()
+    cached = stored.astype(np.float32).reshape(rows, len(starts), 50).transpose(1, 0, 2)
+    assert np.abs(cached - direct).max() < 1e-3 * np.abs(direct).max() + 0.02  # float16
 
 
 def test_training_crops_are_cached_windows_and_items_are_images(tiny_corpus: Path):
-    dm = MelImageDataModule(root=tiny_corpus, channels=1, whisper=FEATURES, num_workers=0)
+    last = WhisperFeatures(frames=50, train_hop=25, layers=(4,))
+    dm = MelImageDataModule(root=tiny_corpus, channels=1, features=last, num_workers=0)
     dm.setup("fit")
     assert dm.input_shape == [1, 384, 50]
     train, test = dm.train_dataloader().dataset, dm.test_dataloader().dataset
@@ -68,6 +118,55 @@ def test_training_crops_are_cached_windows_and_items_are_images(tiny_corpus: Pat
         seconds = sf.info(str(clip.path)).frames
         expected = len(window_starts(seconds, 16_000, 16_000))
         assert test.owners.count(index) == expected
+
+
+def test_frozen_layers_are_cached_once_and_shared_by_every_head(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    encoded: list[Path] = []
+    original = WindowExtractor.__call__
+
+    def counting(self: WindowExtractor, path: Path) -> np.ndarray:
+        encoded.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(WindowExtractor, "__call__", counting)
+    options = {"root": tiny_corpus, "features": FEATURES, "num_workers": 0, "cache_dir": tmp_path}
+    first = LayerDataModule(**options)
+    first.setup("fit")
+    assert len(encoded) == 24 and first.input_shape == [5, 50, 384]
+    LayerDataModule(**options, batch_size=4).setup("fit")  # another run, same front end
+    assert len(encoded) == 24
+    LayerDataModule(**{**options, "features": WhisperFeatures(frames=50, train_hop=50)}).setup(
+        "fit"
+    )
+    assert len(encoded) == 48  # other windows: encoded again
+
+
+def test_the_layer_weights_learn():
+    torch.manual_seed(0)
+    network = LayerMixNetwork([5, 50, 384], AttentiveStatsNetwork)
+    stack = torch.randn(4, 5, 50, 384)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        network(stack), torch.tensor([1.0, 0.0, 1.0, 0.0])
+    )
+    loss.backward()
+    assert network.weights.grad is not None and network.weights.grad.abs().sum() > 0
+    assert torch.allclose(network.layer_weights(), torch.full((5,), 0.2))
+
+
+def test_finetuned_blocks_start_from_the_encoder_and_reproduce_its_layers():
+    features = WhisperFeatures(frames=50, train_hop=50)
+    stack = WhisperFrontEnd(features)(torch.from_numpy(_speechlike(1.0)[None]))
+    stack = stack.reshape(1, 5, 384, 50).transpose(-2, -1)
+    head = AttentiveStatsNetwork
+    frozen = LayerMixNetwork([5, 50, 384], head).eval()
+    tuned = LayerMixNetwork([5, 50, 384], head, finetune=2, encoder="tiny.en").eval()
+    tuned.head.load_state_dict(frozen.head.state_dict())
+    assert torch.allclose(tuned(stack), frozen(stack), atol=1e-4)  # untrained: the same layers
+    groups = tuned.parameter_groups()
+    assert len(groups) == 2 and groups[1]["lr"] == tuned.finetune_lr
+    assert sum(p.numel() for p in groups[1]["params"]) > 3_000_000  # two blocks and a norm
 
 
 def test_test_scores_equal_what_detect_says(tiny_corpus: Path, tmp_path: Path):
@@ -79,7 +178,5 @@ def test_test_scores_equal_what_detect_says(tiny_corpus: Path, tmp_path: Path):
     detector = AudioDetector.load(run / "checkpoints" / "best.ckpt", device="cpu")
     for clip in read_scores(run / "scores.csv"):
         assert clip.score == pytest.approx(detector.detect_file(clip.file).score, abs=2e-3)
-    assert (
-        torch.load(run / "checkpoints" / "best.ckpt")["deepfake_audio"]["input"]["features"]["kind"]
-        == "whisper"
-    )
+    entry = torch.load(run / "checkpoints" / "best.ckpt")["deepfake_audio"]
+    assert entry["input"]["features"]["kind"] == "whisper"

@@ -9,6 +9,7 @@ from deepfake_audio.lazy import lazy_attributes
 _LAZY = {
     "AudioDataModule": "deepfake_audio.data.base",
     "GraphDataModule": "deepfake_audio.data.datamodules",
+    "LayerDataModule": "deepfake_audio.data.datamodules",
     "MelImageDataModule": "deepfake_audio.data.datamodules",
     "SequenceDataModule": "deepfake_audio.data.datamodules",
     "WaveformDataModule": "deepfake_audio.data.datamodules",

@@ -22,20 +22,20 @@ from deepfake_audio.data.augment import (
 from deepfake_audio.data.cache import (
     ArrayCache,
     Extractor,
-    FrontEndExtractor,
     WaveformExtractor,
-    WindowExtractor,
     default_cache_dir,
+    features_extractor,
 )
 from deepfake_audio.data.corpus import SPLITS, UNLABELLED, Clip, CorpusError, index_corpora
 from deepfake_audio.data.dataset import ClipDataset, EpochSampler
 from deepfake_audio.data.demo import default_demo_root, ensure_demo_corpus
 from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, make_splits
-from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
-from deepfake_audio.features.front_end import make_front_end, normalise_utterance
-from deepfake_audio.features.whisper import WhisperFeatures
+from deepfake_audio.errors import UserError
+from deepfake_audio.features import Features, InputSpec, Representation, SpectralFeatures
 from deepfake_audio.runs import RunFolder
+
+Placement = Literal["cache", "worker", "device"]
 
 
 def _one_thread(_: int) -> None:
@@ -70,13 +70,14 @@ class AudioDataModule(LightningDataModule):
 
     Every file is decoded once up front (in parallel, into the cache): unreadable files are left
     out, counted in a warning and listed in ``data_report.txt`` and ``unreadable.csv`` in the
-    run's log folder, together with the split lists (``splits.csv``). Subclasses name the
-    :attr:`representation` that turns a normalised ``[rows, frames]`` feature matrix into a model
-    input; every other argument is declared here once. With ``features_on_device`` the loaders
-    yield waveform crops and :meth:`on_after_batch_transfer` makes the inputs.
+    run's log folder, together with the split lists (``splits.csv``). ``features`` is the front
+    end (any registered kind: :mod:`deepfake_audio.features`); subclasses name the
+    :attr:`representation` that turns its normalised ``[rows, frames]`` output into a model
+    input; every other argument is declared here once.
 
-    ``whisper`` replaces the spectral ``features`` with the frames of the frozen Whisper encoder
-    (:mod:`deepfake_audio.features.whisper`, the ``[whisper]`` extra), computed per window.
+    Where the front end runs is decided in one place (:meth:`placement`): in the cache (computed
+    once per file, the default), in the loader workers (per crop, after waveform augmentation)
+    or, with ``features_on_device``, on the device, batched, in :meth:`on_after_batch_transfer`.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
     ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation always
@@ -87,8 +88,7 @@ class AudioDataModule(LightningDataModule):
     def __init__(
         self,
         root: str | list[str] | None = None,
-        features: SpectralFeatures = SpectralFeatures(),
-        whisper: WhisperFeatures | None = None,
+        features: Features = SpectralFeatures(),
         split: SplitSpec = SplitSpec(),
         augmentations: list[Augmentation] | None = None,
         format: str = "auto",
@@ -106,21 +106,16 @@ class AudioDataModule(LightningDataModule):
         masked = [
             type(a).__name__ for a in augmentations or [] if isinstance(a, FeatureAugmentation)
         ]
-        if features is None and (masked or features_on_device):
-            raise ValueError(
-                f"{', '.join(masked) or 'features_on_device'} needs front-end features; this "
-                "DataModule serves waveforms"
-            )
-        if whisper is not None:
-            if features_on_device:
-                raise ValueError("the Whisper encoder runs on the CPU: no features_on_device")
-            features = whisper
         if masked and not features.banded:
             raise ValueError(
-                f"{', '.join(masked)} masks filterbank bands, but with features.cepstra, "
-                "features.phase or Whisper features the rows are not bands: use waveform "
-                "augmentations with these features"
+                f"{', '.join(masked)} masks filterbank bands, but the rows of {features.kind} "
+                "features are not bands (cepstra, phase rows, encoder layers or a waveform): use "
+                "waveform augmentations with these features"
             )
+        if features_on_device and not features.framed:
+            raise ValueError("features_on_device computes a front end: this input is a waveform")
+        if features.available:
+            raise UserError(features.available)
         self.roots = [Path(r) for r in (root if isinstance(root, list) else [root] if root else [])]
         self.format = format
         self.features = features
@@ -135,7 +130,7 @@ class AudioDataModule(LightningDataModule):
         self.test_windows = test_windows
         self.clips: dict[str, list[Clip]] = {}
         self.unreadable: dict[Path, str] = {}  # the files to score that cannot be read
-        self._device_front_end = make_front_end(features) if features_on_device else None
+        self._device_front_end = features.front_end() if features_on_device else None
         self.report: DataReport | None = None
         self._readers: dict[str, Callable[[Clip], torch.Tensor]] = {}
 
@@ -147,7 +142,7 @@ class AudioDataModule(LightningDataModule):
     @property
     def input_spec(self) -> InputSpec:
         """The input contract of the models trained on this DataModule."""
-        return InputSpec.of(self.features, self.representation)
+        return InputSpec(self.features, self.representation)
 
     @property
     def input_shape(self) -> list[int]:
@@ -171,7 +166,7 @@ class AudioDataModule(LightningDataModule):
         for augmentation in self.augmentations if augment else []:
             if isinstance(augmentation, FeatureAugmentation):
                 features = torch.stack([augmentation(item) for item in features])
-        inputs = self.representation.batch(normalise_utterance(features, self.input_spec.blocks))
+        inputs = self.representation.batch(self.features.normalise(features))
         return inputs, labels, indices
 
     @property
@@ -197,16 +192,24 @@ class AudioDataModule(LightningDataModule):
         bona_fide = sum(labels) * kept
         return bona_fide, len(labels) - bona_fide
 
+    def placement(self, split: str, train: bool) -> Placement:
+        """Where the front end runs for a split's items: ``device`` with
+        ``features_on_device``; ``worker`` (each crop's features computed from its waveform)
+        without a cache, for ``predict`` (scored as ``deepfake detect`` scores files) and for
+        training with waveform augmentations; ``cache`` otherwise (crops of cached features)."""
+        if self.features_on_device:
+            return "device"
+        if not self.cache or split == "predict" or (train and self.wave_training):
+            return "worker"
+        return "cache"
+
     def _extractors(self) -> dict[str, Extractor]:
-        """What to cache: features for evaluation (and training), waveforms if augmented or
-        if features are computed on the device."""
-        waveform = WaveformExtractor(self.input_spec.sample_rate)
-        if self.features is None:  # the waveform is the input
-            return {"waveform": waveform}
-        extract = FrontEndExtractor if self.features.local else WindowExtractor
-        extractors: dict[str, Extractor] = {"features": extract(self.features)}
-        if self.wave_training or self.features_on_device:
-            extractors["waveform"] = waveform
+        """What to cache: the front end's output for evaluation (and training), and waveforms
+        wherever a front end runs on them (training with waveform augmentation, or on the
+        device)."""
+        extractors: dict[str, Extractor] = {"features": features_extractor(self.features)}
+        if self.features.framed and self.placement("train", True) != "cache":
+            extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
         return extractors
 
     def index(self) -> list[Clip]:
@@ -270,6 +273,7 @@ class AudioDataModule(LightningDataModule):
             caches = self._open_caches(clips)
             first = next(iter(caches.values()))  # every cache decoded every file
             self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
+            self._readers.setdefault("waveform", self._readers["features"])  # the identity's
             return first.unreadable_among([clip.path for clip in clips])
         rate = self.input_spec.sample_rate
         self._readers = {"waveform": _DecodeEachTime(rate)}
@@ -287,36 +291,29 @@ class AudioDataModule(LightningDataModule):
         self.clips["predict"] = [clip for clip in clips if clip.path not in self.unreadable]
 
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:
-        spec = self.input_spec
-        on_device = self.features_on_device
-        use_waves = (
-            on_device
-            or "features" not in self._readers
-            or (train and self.wave_training)
-            or split == "predict"
-        )
-        computed = use_waves and not on_device and self.features is not None
-        front_end = make_front_end(self.features) if computed else None
-        # Inference's windows: window_samples apart, which is frames - 1 hops of whole-utterance
-        # features, or every frames / train_hop-th of the cached windows of a non-local front
-        # end (whose training crops are those windows).
-        if use_waves:
-            length, hop, step = spec.window_samples, spec.window_samples, 1
-        elif self.features.local:
-            length, hop, step = self.features.frames, self.features.frames - 1, 1
+        features = self.features
+        cached = self.placement(split, train) == "cache"
+        # Inference's windows: window_samples apart, which is frames - 1 hops of a local front
+        # end's whole-utterance features, or every frames / train_hop-th of the cached windows
+        # of another front end (whose training crops are those windows).
+        if not cached or not features.framed:
+            length = hop = features.window_samples
+            step = 1
+        elif features.local:
+            length, hop, step = features.frames, features.frames - 1, 1
         else:
-            length = step = self.features.frames
-            hop = length * length // self.features.train_hop
+            length = step = features.frames
+            hop = length * length // features.train_hop
+        reader = "features" if cached else "predict" if split == "predict" else "waveform"
+        worker = self.placement(split, train) == "worker"
         return ClipDataset(
             self.clips[split],
-            read=self._readers[
-                split if split == "predict" else "waveform" if use_waves else "features"
-            ],
+            read=self._readers[reader],
             length=length,
             to_input=self.representation.item,
-            front_end=front_end,
-            blocks=spec.blocks,
-            waves=use_waves,
+            front_end=features.front_end() if worker else None,
+            normalise=features.normalise,
+            waves=not cached,
             train=train,
             augmentations=self.augmentations,
             seed=self.seed,

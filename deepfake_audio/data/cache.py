@@ -1,4 +1,5 @@
-"""On-disk cache of whole-utterance arrays (log-mel or waveform), built once in parallel.
+"""On-disk cache of whole-utterance arrays (front-end output or waveform), built once in
+parallel.
 
 Building the cache is also the corpus's health check: every file is decoded once, and the ones
 that cannot be used are recorded with the reason instead of failing later inside a DataLoader.
@@ -23,12 +24,10 @@ import torch
 from tqdm.auto import tqdm
 
 from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
-from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd
-from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
+from deepfake_audio.features import Features
 from deepfake_audio.windows import window_starts
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def default_cache_dir() -> Path:
@@ -38,23 +37,24 @@ def default_cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class FrontEndExtractor:
-    """Whole-utterance front-end output ``[rows, frames]`` of a file (log-mel or the rows its
-    features name), stored as float16.
+class UtteranceExtractor:
+    """Whole-utterance front-end output ``[rows, frames]`` of a file, for a local front end
+    (each frame depends on its neighbourhood only, so training and test crops are cut from
+    it), stored as float16.
 
     A clip shorter than one window is repeated to fill it before the front end, as inference
     does, so that frame-to-frame differences see the same seams in training, test and serving.
     """
 
-    features: SpectralFeatures
+    features: Features
     dtype = np.float16
 
     def settings(self) -> dict:
-        return {"kind": "logmel", "short_clips": "repeated", **self.features.to_dict()}
+        return {"kind": "utterance", "short_clips": "repeated", "features": self.features.to_dict()}
 
     @cached_property
-    def front_end(self) -> FrontEnd:
-        return FrontEnd(self.features)
+    def front_end(self) -> torch.nn.Module:
+        return self.features.front_end()
 
     def __call__(self, path: Path) -> np.ndarray:
         wave = load_audio(path, self.features.sample_rate)
@@ -72,28 +72,27 @@ class WindowExtractor:
     """The features of a file's windows every ``train_hop`` frames, the last one ending at the
     clip's end (a short clip is one window, repeated to fill it), concatenated along time
     ``[rows, windows * frames]`` and stored as float16: for front ends whose frames depend on
-    the whole window (the Whisper encoder)."""
+    the whole window (an encoder's layers)."""
 
-    features: WhisperFeatures
+    features: Features
     dtype = np.float16
+    batch: int = 8  # windows encoded at once
 
     def settings(self) -> dict:
-        return {"kind": "windows", **self.features.to_dict()}
+        return {"kind": "windows", "features": self.features.to_dict()}
 
     @cached_property
-    def front_end(self) -> WhisperFrontEnd:
-        return WhisperFrontEnd(self.features)
+    def front_end(self) -> torch.nn.Module:
+        return self.features.front_end()
 
     def __call__(self, path: Path) -> np.ndarray:
         wave = load_audio(path, self.features.sample_rate)
         window = self.features.window_samples
         hop = window // self.features.frames * self.features.train_hop
         starts = window_starts(wave.shape[-1], window, hop)
-        crops = torch.stack([fit_length(wave, window, start) for start in starts]).numpy()
-        encoded = np.concatenate(
-            [self.front_end(batch) for batch in np.array_split(crops, -(-len(crops) // 8))]
-        )
-        return np.concatenate(list(encoded), axis=-1).astype(self.dtype)
+        crops = torch.stack([fit_length(wave, window, start) for start in starts])
+        encoded = torch.cat([self.front_end(batch) for batch in crops.split(self.batch)])
+        return torch.cat(list(encoded), dim=-1).numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(stored.astype(np.float32))
@@ -117,7 +116,15 @@ class WaveformExtractor:
         return torch.from_numpy(stored.astype(np.float32) / 32767.0)
 
 
-Extractor = FrontEndExtractor | WindowExtractor | WaveformExtractor
+Extractor = UtteranceExtractor | WindowExtractor | WaveformExtractor
+
+
+def features_extractor(features: Features) -> Extractor:
+    """What caches a front end's output: the waveform itself for the identity front end, whole
+    utterances for a local one, windows for the others."""
+    if not features.framed:
+        return WaveformExtractor(features.sample_rate)
+    return UtteranceExtractor(features) if features.local else WindowExtractor(features)
 
 
 def _safe_extract(

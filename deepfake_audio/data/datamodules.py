@@ -1,8 +1,9 @@
-"""The DataModules of each input representation: feature images, frame sequences, frame graphs
-and raw waveforms.
+"""The DataModules of each input representation: feature images, frame sequences, frame graphs,
+stacks of encoder layers and raw waveforms.
 
 Each declares only its own arguments and its front end's defaults; the rest are
-:class:`~.base.AudioDataModule`'s, which the CLI lists and checks for every subclass."""
+:class:`~.base.AudioDataModule`'s, which the CLI lists and checks for every subclass. Any
+DataModule of framed features takes any framed front end (``features: {class_path: ...}``)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from typing import Any
 
 from deepfake_audio.data.base import AudioDataModule
 from deepfake_audio.features import (
-    SAMPLE_RATE,
+    Features,
     FrameGraph,
     FrameSequence,
     Image,
-    InputSpec,
+    LayerStack,
     Representation,
     SpectralFeatures,
     Waveform,
+    WaveformFeatures,
+    WhisperFeatures,
 )
 
 
@@ -28,7 +31,7 @@ class MelImageDataModule(AudioDataModule):
     def __init__(
         self,
         channels: int = 3,
-        features: SpectralFeatures = SpectralFeatures(n_mels=50, frames=250),
+        features: Features = SpectralFeatures(n_mels=50, frames=250),
         **options: Any,
     ) -> None:
         super().__init__(features=features, **options)
@@ -44,7 +47,7 @@ class SequenceDataModule(AudioDataModule):
 
     def __init__(
         self,
-        features: SpectralFeatures = SpectralFeatures(n_mels=128, frames=200),
+        features: Features = SpectralFeatures(n_mels=128, frames=200),
         **options: Any,
     ) -> None:
         super().__init__(features=features, **options)
@@ -60,7 +63,7 @@ class GraphDataModule(AudioDataModule):
     def __init__(
         self,
         k: int = 8,
-        features: SpectralFeatures = SpectralFeatures(n_mels=50, frames=250),
+        features: Features = SpectralFeatures(n_mels=50, frames=250),
         **options: Any,
     ) -> None:
         super().__init__(features=features, **options)
@@ -71,23 +74,30 @@ class GraphDataModule(AudioDataModule):
         return FrameGraph(self.k)
 
 
-class WaveformDataModule(AudioDataModule):
-    """Waveform windows ``[samples]`` for raw-waveform networks (RawNet2, AASIST): no front
-    end, the window's samples are the input. ``window_samples`` is the window's length (64,600
-    at 16 kHz, about 4 s, as in the RawNet2 and AASIST papers)."""
+class LayerDataModule(AudioDataModule):
+    """Stacks of encoder layers ``[layers, frames, width]`` (one block of rows of the features
+    per layer) for networks that weigh or pool an encoder's layers: every Whisper layer by
+    default."""
 
     def __init__(
-        self, window_samples: int = 64_600, sample_rate: int = SAMPLE_RATE, **options: Any
+        self,
+        features: Features = WhisperFeatures(frames=500, train_hop=500),
+        **options: Any,
     ) -> None:
-        # The waveform is the input: no front-end features (and no such options to set).
-        super().__init__(features=None, whisper=None, **options)  # type: ignore[arg-type]
-        self.window_samples = window_samples
-        self.sample_rate = sample_rate
+        super().__init__(features=features, **options)
+
+    @property
+    def representation(self) -> Representation:
+        return LayerStack(len(self.features.blocks))
+
+
+class WaveformDataModule(AudioDataModule):
+    """Waveform windows ``[samples]`` for raw-waveform networks (RawNet2, AASIST): the identity
+    front end, whose ``window_samples`` is the window's length."""
+
+    def __init__(self, features: WaveformFeatures = WaveformFeatures(), **options: Any) -> None:
+        super().__init__(features=features, **options)
 
     @property
     def representation(self) -> Representation:
         return Waveform()
-
-    @property
-    def input_spec(self) -> InputSpec:
-        return InputSpec(self.sample_rate, self.window_samples, self.representation)

@@ -15,7 +15,6 @@ from deepfake_audio.data.augment import (
     WaveAugmentation,
 )
 from deepfake_audio.data.corpus import Clip
-from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.windows import window_starts
 
 
@@ -37,11 +36,13 @@ class ClipDataset(Dataset):
 
     ``read`` returns a clip's whole utterance: a waveform when ``waves`` (the features are then
     computed per crop by ``front_end``, after waveform augmentation; without a front end the
-    augmented crop itself is the item, for features computed on the device), else a feature
-    matrix ``[rows, frames]``. ``length`` is in samples or frames accordingly. Training crops at
-    random, one item per clip. Evaluation takes the start of each clip, or with
-    ``window_hop`` every window of it, ``window_hop`` steps apart and the last one ending at
-    the clip's end, as ``deepfake detect`` scores a file: one item per window, and
+    augmented crop itself is the item, for features computed on the device), else the front
+    end's output ``[rows, frames]`` (or the waveform, for the identity front end). Each crop's
+    features are standardised by ``normalise`` (the front end's). ``length`` is in samples or
+    frames accordingly. Training crops at random, one item per clip. Evaluation takes the start
+    of each clip, or with ``window_hop`` every window of it, ``window_hop`` steps apart and the
+    last one ending at the clip's end, as ``deepfake detect`` scores a file: one item per window,
+    and
     :attr:`owners` gives each item's clip. Short clips are repeated to the length. Training
     crops start on multiples of ``crop_step`` (cached windows of a non-local front end).
     A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
@@ -54,8 +55,8 @@ class ClipDataset(Dataset):
         read: Callable[[Clip], torch.Tensor],
         length: int,
         to_input: Callable[[torch.Tensor], torch.Tensor],
-        front_end: FrontEnd | None = None,
-        blocks: Sequence[int] = (),
+        front_end: torch.nn.Module | None = None,
+        normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
         waves: bool = False,
         train: bool = False,
         augmentations: Sequence[Augmentation] = (),
@@ -72,7 +73,7 @@ class ClipDataset(Dataset):
         self.crop_step = crop_step
         self.to_input = to_input
         self.front_end = front_end
-        self.blocks = blocks
+        self.normalise = normalise
         self.waves = waves
         self.train = train
         chosen = list(augmentations) if train else []
@@ -142,4 +143,4 @@ class ClipDataset(Dataset):
             crop = self.front_end(crop)
         for augment in self.feature_augmentations:
             crop = augment(crop)
-        return self.to_input(normalise_utterance(crop, self.blocks)), label
+        return self.to_input(self.normalise(crop) if self.normalise else crop), label

@@ -23,7 +23,8 @@ class SplitSpec:
     (the leave-one-out protocols of ``deepfake compare``). An attack: its spoofs leave training
     and validation, and the test split pits its bona fide clips against that attack alone. A
     source, corpus or speaker: all its clips, of both classes, are the test split, and no clip
-    of its speakers is trained or validated on; the other clips train and validate.
+    of its speakers is trained or validated on; the other clips train and validate. A list of
+    sources, corpora or speakers holds them all out together (one fold of several pages).
     ``held_out_attack`` is the older spelling of ``held_out`` with ``held_out_group: attack``.
 
     ``test_fold`` (0 to ``folds`` - 1) tests on one of ``folds`` equal parts of the corpus
@@ -36,7 +37,7 @@ class SplitSpec:
     test_fraction: float = 0.15
     speaker_disjoint: bool = True
     subset_fraction: float = 1.0
-    held_out: str | None = None
+    held_out: str | list[str] | None = None
     held_out_group: Group = "attack"
     held_out_attack: str | None = None
     folds: int = 5
@@ -51,6 +52,13 @@ class SplitSpec:
             object.__setattr__(self, "held_out", self.held_out_attack)
             object.__setattr__(self, "held_out_group", "attack")
             object.__setattr__(self, "held_out_attack", None)
+        if isinstance(self.held_out, list | tuple):
+            if not self.held_out:
+                raise ValueError("held_out is an empty list: name what to hold out")
+            if self.held_out_group == "attack" and len(self.held_out) > 1:
+                raise ValueError("hold out one attack at a time (a list is for other groups)")
+            values = tuple(self.held_out)
+            object.__setattr__(self, "held_out", values[0] if len(values) == 1 else values)
         if self.folds < 2:
             raise ValueError(f"folds must be at least 2, got {self.folds}")
         if self.test_fold is not None and not 0 <= self.test_fold < self.folds:
@@ -160,15 +168,19 @@ def hold_out_group(clips: list[Clip], spec: SplitSpec, seed: int) -> tuple[list[
     the test split; the other clips, less those of its speakers, are split into training and
     validation (``val_fraction`` of the corpus, by speaker), and a corpus's own test partition
     is left out."""
-    group, value = spec.held_out_group, spec.held_out
-    _check_held_out(clips, group, value)
-    members = [replace(clip, split="test") for clip in clips if getattr(clip, group) == value]
-    if len({clip.label for clip in members}) < 2:
-        raise CorpusError(
-            f"held-out {group} {value!r} has clips of one class only: its test would have no EER"
-        )
+    group = spec.held_out_group
+    values = held_out_values(spec)
+    for value in values:
+        _check_held_out(clips, group, value)
+        labels = {clip.label for clip in clips if getattr(clip, group) == value}
+        if len(labels) < 2:
+            raise CorpusError(
+                f"held-out {group} {value!r} has clips of one class only: its test would have "
+                "no EER"
+            )
+    members = [replace(clip, split="test") for clip in clips if getattr(clip, group) in values]
     speakers = {clip.speaker for clip in members if clip.speaker}
-    others = [clip for clip in clips if getattr(clip, group) != value]
+    others = [clip for clip in clips if getattr(clip, group) not in values]
     rest = [clip for clip in others if clip.speaker not in speakers]
     val = spec.val_fraction / (1.0 - spec.test_fraction)
     trained = _split_corpora(rest, spec, {"train": 1.0 - val, "val": val}, random.Random(seed))
@@ -176,12 +188,22 @@ def hold_out_group(clips: list[Clip], spec: SplitSpec, seed: int) -> tuple[list[
     split = members + trained
     if spec.speaker_disjoint:
         check_speaker_disjoint(split)
+    named, verb, whose = ", ".join(map(repr, values)), "is", "its"
+    if len(values) > 1:
+        verb, whose = "are", "their"
     return split, (
-        f"leave-one-{group}-out: {value!r} ({len(members)} clips) is the test split and held out "
-        f"of training and validation; {len(others) - len(rest)} other clips of its "
+        f"leave-one-{group}-out: {named} ({len(members)} clips) {verb} the test split and held "
+        f"out of training and validation; {len(others) - len(rest)} other clips of {whose} "
         f"{len(speakers)} speaker(s) and {len(rest) - len(trained)} clips of test partitions "
         "left out"
     )
+
+
+def held_out_values(spec: SplitSpec) -> tuple[str, ...]:
+    """The values a leave-one-out fold holds out (none outside the protocols)."""
+    if spec.held_out is None:
+        return ()
+    return (spec.held_out,) if isinstance(spec.held_out, str) else tuple(spec.held_out)
 
 
 def check_speaker_disjoint(clips: list[Clip]) -> None:

@@ -44,42 +44,116 @@ def leave_one_out_name(group: str) -> str:
     return f"leave_one_{group}_out"
 
 
-def write_leave_one_out(folds: dict[str, dict[str, list[Path]]], group: str, out: Path) -> None:
-    """``leave_one_<group>_out.csv`` (one row per run) and ``.md`` (EER per held-out value of
-    the group, mean and worst per config) into ``out``."""
+def write_leave_one_out(
+    runs: dict[str, dict[str, list[Path]]],
+    folds: dict[str, tuple[str, ...]],
+    group: str,
+    out: Path,
+) -> None:
+    """``leave_one_<group>_out.csv`` (one row per run and held-out value) and ``.md`` into
+    ``out``: per config (column), the test EER of each held-out value of the group (row) with
+    its 95% bootstrap interval, from the fold that held it out (``folds`` maps each fold to the
+    values it held out together); then the EER of every fold's test clips pooled, and the mean
+    and worst over the values. An attack's EER is its fold's (its spoofs against the test
+    speakers' bona fide clips), and attack folds share bona fide clips, so they are not
+    pooled."""
     out.mkdir(parents=True, exist_ok=True)
     name_of_file = leave_one_out_name(group)
-    eers: dict[str, dict[str, list[float]]] = {}
+    cells: dict[str, dict[str, list[dict]]] = {name: {} for name in runs}
     with atomic_write(out / f"{name_of_file}.csv") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["model", f"held_out_{group}", "run", "eer", "auroc", "test_clips"])
-        for name, by_value in folds.items():
-            eers[name] = {}
-            for value, folders in by_value.items():
-                metrics = [RunFolder(f).read_metrics() for f in folders]
-                eers[name][value] = [m["eer"] for m in metrics]
-                for folder, m in zip(folders, metrics, strict=True):
-                    writer.writerow([name, value, folder, m["eer"], m["auroc"], m["clips"]])
-    values = list(next(iter(folds.values())))
-    lines = [
-        "| Model | " + " | ".join(values) + " | Mean | Worst |",
-        "|---" * (len(values) + 3) + "|",
-    ]
-    for name, by_value in eers.items():
-        means = [statistics.fmean(by_value[value]) for value in values]
-        cells = [_cell(by_value[value], "percent") for value in values]
-        cells += [f"{100 * statistics.fmean(means):.1f}%", f"{100 * max(means):.1f}%"]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    first_run = next(iter(folds.values()))[values[0]][0]
+        writer.writerow(
+            ["model", "fold", f"held_out_{group}", "run", "eer", "eer_low", "eer_high",
+             "bona_fide", "spoof"]
+        )  # fmt: skip
+        for name, by_fold in runs.items():
+            for fold, folders in by_fold.items():
+                for folder in folders:
+                    for value, summary in _per_value(folder, folds[fold], group).items():
+                        cells[name].setdefault(value, []).append(summary)
+                        low, high = summary["eer_ci95"]
+                        writer.writerow(
+                            [name, fold, value, folder, summary["eer"], low, high,
+                             summary["bona_fide"], summary["spoof"]]
+                        )  # fmt: skip
+    names = list(runs)
+    values = [value for fold in folds.values() for value in fold]
+    fold_of = {value: fold for fold, held in folds.items() for value in held}
+    grouped = any(len(held) > 1 for held in folds.values())
+    header = [f"Held-out {group}", *(["Fold"] if grouped else []), "Test clips (bona fide / spoof)"]
+    lines = ["| " + " | ".join([*header, *names]) + " |", "|---" * (len(header) + len(names)) + "|"]
+    for value in values:
+        first = cells[names[0]][value][0]
+        row = [value, *([fold_of[value]] if grouped else [])]
+        row.append(
+            f"{first['bona_fide'] + first['spoof']} ({first['bona_fide']} / {first['spoof']})"
+        )
+        row += [_eer_cell(cells[name][value]) for name in names]
+        lines.append("| " + " | ".join(row) + " |")
+    padding = [""] * (len(header) - 1)
+    if group != "attack":
+        pooled = [_pooled_cell([list(f) for f in zip(*runs[name].values(), strict=True)])
+                  for name in names]  # fmt: skip
+        lines.append("| " + " | ".join(["**pooled**", *padding, *pooled]) + " |")
+    for label, summarise in (("mean", statistics.fmean), ("worst", max)):
+        row = []
+        for name in names:
+            per_value = [statistics.fmean(s["eer"] for s in cells[name][v]) for v in values]
+            row.append(f"{100 * summarise(per_value):.1f}%")
+        lines.append("| " + " | ".join([label, *padding, *row]) + " |")
+    first_run = next(iter(next(iter(runs.values())).values()))[0]
     notes = [
         "",
-        f"Data: {_corpus(first_run)}. Test EER of each held-out {group} (column): trained "
-        f"without it, tested on {TESTED_ON[group]}; speakers are disjoint across splits. Mean "
-        f"and worst over the {group}s (means over seeds where there are several).",
+        f"Data: {_corpus(first_run)}. Each held-out {group} is tested by a model trained without "
+        f"it{' and the rest of its fold' if grouped else ''}, on {TESTED_ON[group]}; speakers "
+        "are disjoint across splits. EER with its 95% bootstrap interval (mean ± std over "
+        f"seeds where there are several). Pooled: one EER over the test clips of every fold "
+        "together (each clip scored once, by a model that never saw its "
+        f"{group}), with its interval. Mean and worst: over the held-out {group}s.",
         "",
         f"Runs: see {name_of_file}.csv",
     ]
     atomic_write_text(out / f"{name_of_file}.md", "\n".join(lines + notes) + "\n")
+
+
+def _per_value(folder: Path, held_out: tuple[str, ...], group: str) -> dict[str, dict]:
+    """The EER (with its interval) and clip counts of each held-out value in a fold's run."""
+    run = RunFolder(folder)
+    if group == "attack":  # the fold's whole test split
+        metrics = run.read_metrics()
+        keys = ("eer", "eer_ci95", "bona_fide", "spoof")
+        return {held_out[0]: {key: metrics[key] for key in keys}}
+    clips = read_scores(run.scores)
+    summaries = {}
+    for value in held_out:
+        members = [clip for clip in clips if getattr(clip, group) == value]
+        scores, labels = [c.score for c in members], [c.label for c in members]
+        summaries[value] = {
+            "eer": eer_threshold(scores, labels)[0],
+            "eer_ci95": bootstrap_eer(scores, labels),
+            "bona_fide": sum(labels),
+            "spoof": len(labels) - sum(labels),
+        }
+    return summaries
+
+
+def _eer_cell(summaries: list[dict]) -> str:
+    """A held-out value's EER: with its interval for one run, mean ± std over several."""
+    cell = _cell([summary["eer"] for summary in summaries], "percent")
+    if len(summaries) == 1:
+        low, high = summaries[0]["eer_ci95"]
+        cell += f" [{100 * low:.1f}, {100 * high:.1f}]"
+    return cell
+
+
+def _pooled_cell(by_seed: list[list[Path]]) -> str:
+    """The pooled EER of one set of folds per seed."""
+    pooled = [pooled_eer(folders) for folders in by_seed]
+    cell = _cell([eer for eer, _, _ in pooled], "percent")
+    if len(pooled) == 1:
+        low, high = pooled[0][1]
+        cell += f" [{100 * low:.1f}, {100 * high:.1f}]"
+    return cell + f" ({pooled[0][2]} clips)"
 
 
 def pooled_eer(folders: list[Path]) -> tuple[float, tuple[float, float], int]:
@@ -116,12 +190,7 @@ def write_fold_results(runs: dict[str, list[list[Path]]], out: Path) -> None:
             eers = [[m["eer"] for m in seed_metrics] for seed_metrics in metrics]
             cells = [_cell([seed[fold] for seed in eers], "percent") for fold in range(folds)]
             cells.append(_cell([statistics.fmean(seed) for seed in eers], "percent"))
-            pooled = [pooled_eer(folders) for folders in by_seed]
-            cell = _cell([eer for eer, _, _ in pooled], "percent")
-            if len(pooled) == 1:
-                low, high = pooled[0][1]
-                cell += f" [{100 * low:.1f}, {100 * high:.1f}]"
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {cell} ({pooled[0][2]} clips) |")
+            lines.append(f"| {name} | " + " | ".join([*cells, _pooled_cell(by_seed)]) + " |")
     first_run = next(iter(runs.values()))[0][0]
     notes = [
         "",

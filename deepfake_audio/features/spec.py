@@ -1,28 +1,23 @@
 """The one input contract: what a DataModule produces, what a checkpoint and a package store,
 and what every backend and figure reads.
 
-An :class:`InputSpec` names the sample rate, the window length, the front end's settings and
-the :class:`Representation`: the object that turns normalised features ``[rows, frames]`` into
-a model input (an image, a frame sequence, a graph of frames), in torch for training and the
-torch backend and in numpy for the ONNX backend. A :class:`Waveform` input has no front end:
-the window's samples are the input. Nothing here imports torch at import time.
+An :class:`InputSpec` names the front end (:class:`~.base.Features`: its settings fix the
+sample rate and the window length) and the :class:`Representation`: the object that turns
+normalised features ``[rows, frames]`` into a model input (an image, a frame sequence, a graph
+of frames, a stack of encoder layers), in torch for training and the torch backend and in
+numpy for the ONNX backend. A :class:`Waveform` input reads the identity front end's window of
+samples. Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from deepfake_audio.features.settings import SpectralFeatures
-from deepfake_audio.features.whisper import WhisperFeatures
-
-Features = SpectralFeatures | WhisperFeatures  # what a front end computes
-FEATURE_KINDS: dict[str, type[Features]] = {
-    kind.kind: kind for kind in (SpectralFeatures, WhisperFeatures)
-}
+from deepfake_audio.features.base import Features, features_from_dict
 
 if TYPE_CHECKING:
     import torch
@@ -35,7 +30,7 @@ class Representation:
     (picklable, so DataLoader workers can use their methods) registered by :attr:`name`."""
 
     name: ClassVar[str]
-    needs_features: ClassVar[bool] = True  # False: the waveform itself is the input
+    reads_waveform: ClassVar[bool] = False  # True: the identity front end's samples
     onnx_frames_axis: ClassVar[int | None] = None  # the input's time axis, None: no export
     onnx_refusal: ClassVar[str] = ""  # why there is no ONNX export
 
@@ -159,11 +154,36 @@ class FrameGraph(Representation):
 
 
 @dataclass(frozen=True)
+class LayerStack(Representation):
+    """``[layers, frames, width]``: the features' blocks of rows (an encoder's layers) as a
+    stack of frame sequences, for networks that weigh or pool the layers."""
+
+    name: ClassVar[str] = "layers"
+    onnx_frames_axis: ClassVar[int | None] = 2
+    layers: int = 1
+
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [self.layers, spec.features.frames, spec.features.frame_size // self.layers]
+
+    def batch(self, features: torch.Tensor) -> torch.Tensor:
+        stacked = features.unflatten(-2, (self.layers, -1))
+        return stacked.transpose(-2, -1).contiguous()
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        batch, rows, frames = features.shape
+        stacked = features.reshape(batch, self.layers, rows // self.layers, frames)
+        return np.ascontiguousarray(stacked.transpose(0, 1, 3, 2))
+
+    def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
+        return inputs[item].transpose(-2, -1).flatten(0, 1)
+
+
+@dataclass(frozen=True)
 class Waveform(Representation):
     """``[samples]``: the window's waveform itself, for raw-waveform networks (no front end)."""
 
     name: ClassVar[str] = "waveform"
-    needs_features: ClassVar[bool] = False
+    reads_waveform: ClassVar[bool] = True
     onnx_frames_axis: ClassVar[int | None] = 1
 
     def shape(self, spec: InputSpec) -> list[int]:
@@ -187,72 +207,42 @@ class Waveform(Representation):
 
 @dataclass(frozen=True)
 class InputSpec:
-    """Sample rate, window length, front-end settings and representation of a model's input.
-    ``features`` is None for a :class:`Waveform` input."""
+    """A model's input: its front end's settings (which fix the sample rate and the window
+    length) and its representation."""
 
-    sample_rate: int
-    window_samples: int
+    features: Features
     representation: Representation
-    features: Features | None = None
 
     def __post_init__(self) -> None:
-        if (self.features is None) == self.representation.needs_features:
+        if not isinstance(self.features, Features):
+            raise TypeError(f"features must be front-end settings, got {self.features!r}")
+        if self.representation.reads_waveform == self.features.framed:
             raise ValueError(
-                f"{self.representation.name} input needs "
-                f"{'front-end features' if self.representation.needs_features else 'no features'}"
-            )
-        if self.features is None:
-            return
-        expected = (self.features.sample_rate, self.features.window_samples)
-        if (self.sample_rate, self.window_samples) != expected:
-            raise ValueError(
-                f"an input of {self.window_samples} samples at {self.sample_rate} Hz does not "
-                f"match its features' {expected[1]} samples at {expected[0]} Hz"
+                f"{self.representation.name} input cannot be made of {self.features.kind} "
+                f"features: {'a waveform' if self.representation.reads_waveform else 'frames'} "
+                "expected"
             )
 
-    @classmethod
-    def of(cls, features: Features, representation: Representation) -> InputSpec:
-        """The spec of a front end and a representation."""
-        return cls(features.sample_rate, features.window_samples, representation, features)
+    @property
+    def sample_rate(self) -> int:
+        return self.features.sample_rate
+
+    @property
+    def window_samples(self) -> int:
+        return self.features.window_samples
 
     @property
     def input_shape(self) -> list[int]:
         return self.representation.shape(self)
 
-    @property
-    def blocks(self) -> tuple[int, ...]:
-        """Row counts of the features' blocks, each normalised on its own (none for a
-        waveform)."""
-        return self.features.blocks if self.features is not None else ()
-
     def to_dict(self) -> dict[str, Any]:
         return {
-            "sample_rate": self.sample_rate,
-            "window_samples": self.window_samples,
+            "features": self.features.to_dict(),
             "representation": self.representation.to_dict(),
-            "features": None if self.features is None else self.features.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
         return cls(
-            data["sample_rate"],
-            data["window_samples"],
-            Representation.from_dict(data["representation"]),
-            features_from_dict(data.get("features")),
+            features_from_dict(data["features"]), Representation.from_dict(data["representation"])
         )
-
-
-def features_from_dict(data: dict[str, Any] | None) -> Features | None:
-    """Front-end settings from their ``to_dict`` (a missing ``kind`` is spectral)."""
-    if data is None:
-        return None
-    options = dict(data)
-    kind = options.pop("kind", SpectralFeatures.kind)
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"unknown kind of features {kind!r}; known: {list(FEATURE_KINDS)}")
-    settings = FEATURE_KINDS[kind]
-    unknown = sorted(set(options) - {field.name for field in fields(settings)})
-    if unknown:
-        raise ValueError(f"unknown {kind} feature settings {unknown}")
-    return settings(**options)

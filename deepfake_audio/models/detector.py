@@ -4,7 +4,7 @@ and validation threshold. One LightningModule serves every network in the regist
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -19,11 +19,10 @@ from torchmetrics.classification import BinaryROC
 from deepfake_audio.models.calibration import IDENTITY, calibrated, fit_platt
 from deepfake_audio.models.format import migrate_checkpoint, stamp_checkpoint
 from deepfake_audio.models.metrics import detection_metrics
-from deepfake_audio.models.networks import Network
+from deepfake_audio.models.networks import Network, NetworkFactory
 from deepfake_audio.models.networks.ensemble import EnsembleNetwork
 
 Batch = tuple[Any, torch.Tensor, torch.Tensor]  # (inputs, labels, indices into the split)
-NetworkFactory = Callable[[list[int]], Network]  # input shape -> network
 COLLAPSE_PATIENCE = 3  # one-class validations in a row before the collapse warning
 
 
@@ -204,7 +203,7 @@ class Detector(LightningModule):
         migrate_checkpoint(checkpoint)
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer(self.parameters())
+        optimizer = self.optimizer(self.network.parameter_groups())
         if self.scheduler is None:
             return optimizer
         scheduler = {"scheduler": self.scheduler(optimizer), "monitor": "val/eer"}

@@ -4,8 +4,12 @@
 Format 1 (unversioned) named networks ``deepfake_audio.models.networks.<Class>`` with their own
 input-size arguments (``in_chans``, ``in_features``, ``input_size``) and stored the input as
 ``{"features": ..., "representation": "image", "channels": 3}``. Format 2 names each network's
-family module, builds every network from ``input_shape``, and stores the input as an
-:class:`~deepfake_audio.features.InputSpec`. The weights' keys are the same in both.
+family module, builds every network from ``input_shape``, and stores the input as
+``{"sample_rate", "window_samples", "representation", "features"}`` (features None for a
+waveform input, spectral without a ``kind``, Whisper's last layer alone). Format 3 stores an
+:class:`~deepfake_audio.features.InputSpec`: the front end's settings (the waveform's as the
+identity front end's, a Whisper front end's with its layers) and the representation. The
+weights' keys are the same in all three.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from deepfake_audio.features import InputSpec, Representation, SpectralFeatures
+from deepfake_audio.features.whisper.weights import MODELS as WHISPER_MODELS
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _SIZE_ARGUMENTS = ("in_chans", "in_features", "input_size")  # format 1's, now input_shape
 _FORMAT_1_FAMILIES = {  # format 1's networks and the family module each moved to
     "TimmNetwork": "cnn",
@@ -54,6 +59,8 @@ def migrate(entry: dict[str, Any], where: str) -> dict[str, Any]:
         )
     if version == 1:
         entry = _from_format_1(entry)
+    elif version == 2:
+        entry = {**entry, "format_version": FORMAT_VERSION, "input": _input_from_format_2(entry)}
     return entry
 
 
@@ -75,9 +82,27 @@ def _from_format_1(entry: dict[str, Any]) -> dict[str, Any]:
     stored = dict(entry["input"])
     features = SpectralFeatures(**stored.pop("features"))
     representation = Representation.from_dict({"name": stored.pop("representation"), **stored})
-    spec = InputSpec.of(features, representation)
+    spec = InputSpec(features, representation)
     network = _network_from_format_1(entry["network"], spec.input_shape)
     return {**entry, **model_entry(network, spec)}
+
+
+def _input_from_format_2(entry: dict[str, Any]) -> dict[str, Any]:
+    """A format 2 input as a format 3 :class:`InputSpec` dict."""
+    stored = entry["input"]
+    features = stored.get("features")
+    if features is None:
+        features = {
+            "kind": "waveform",
+            "window_samples": stored["window_samples"],
+            "sample_rate": stored["sample_rate"],
+        }
+    elif features.get("kind", "spectral") == "spectral":
+        features = {**features, "kind": "spectral"}
+    elif features["kind"] == "whisper":  # its last layer, standardised per window
+        last = WHISPER_MODELS[features["model"]].blocks
+        features = {**features, "layers": [last], "standardised": True}
+    return {"features": features, "representation": stored["representation"]}
 
 
 def _network_from_format_1(config: dict[str, Any], input_shape: list[int]) -> dict[str, Any]:

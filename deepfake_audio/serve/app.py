@@ -31,7 +31,6 @@ from matplotlib.figure import Figure
 from deepfake_audio.audio import load_audio
 from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd, normalise_utterance
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import DEFAULT, builtin_model
 from deepfake_audio.serve.inference import AudioDetector
@@ -92,18 +91,19 @@ def input_rows(features: SpectralFeatures) -> tuple[str, list[int] | None]:
 def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: float) -> Figure:
     """The whole clip as the model's front end computes it: a plain log spectrogram as it is,
     or its cepstra, deltas and phase rows standardised as the model sees them (the cepstral
-    rows together, the phase rows apart), with a line where each kind starts."""
-    features = detector.spec.features
-    if not isinstance(features, SpectralFeatures):  # show the clip's log power spectrogram
-        features = SpectralFeatures(n_fft=512, hop_length=160, n_mels=80, scale="linear")
-        rows = FrontEnd(features)(wave)
-    else:
+    rows together, the phase rows apart), with a line where each kind starts. A front end that
+    is not spectral (an encoder's layers, the waveform) is shown by the spectral features it
+    names (:meth:`~deepfake_audio.features.Features.shown_as`)."""
+    features = detector.spec.features.shown_as()
+    if features is detector.spec.features:
         rows = detector.front_end(wave.to(detector.device)).cpu()
+    else:
+        rows = features.front_end()(wave)
     title, starts = input_rows(features)
     figure = Figure(figsize=(6, 3), layout="constrained")
     axes = figure.subplots()
     if starts is not None:
-        rows = normalise_utterance(rows, features.blocks)
+        rows = features.normalise(rows)
     # A few extreme values (standardised rows reach ±30) would set the colour range and leave
     # the rest one flat colour: the range is the 1st to 99th percentile.
     low, high = np.percentile(rows.numpy(), [1, 99])
@@ -153,7 +153,8 @@ def analyse(detector: AudioDetector, path: str | Path | None, max_seconds: float
         f"The audio is classified as {VERDICTS[detection.prediction]} "
         f"with {detection.confidence:.2%} confidence.\n"
         f"Score P(bona fide) = {detection.score:.4f}, threshold {detector.threshold:.4f}; "
-        f"{detection.duration:.1f} s in {len(detection.windows)} window(s)."
+        f"{detection.duration:.1f} s in {len(detection.windows)} window(s).\n"
+        f"The model reads {detector.spec.features.describe()}."
     )
     return (
         verdict,
@@ -183,7 +184,7 @@ def build_app(models: dict[str, AudioDetector], max_seconds: float) -> gr.Blocks
                     list(models), value=next(iter(models)), label="Model", visible=len(models) > 1
                 )
                 button = gr.Button("Analyse", variant="primary")
-            verdict = gr.Textbox(label="Verdict", lines=3, interactive=False)
+            verdict = gr.Textbox(label="Verdict", lines=4, interactive=False)
         with gr.Row():
             windows = gr.Plot(label="Score per window", show_label=False)
             spectrogram = gr.Plot(label="Model input", show_label=False)

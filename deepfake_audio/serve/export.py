@@ -1,9 +1,10 @@
 """``deepfake export --ckpt CKPT --out DIR``: a self-contained model package.
 
 The package holds ``model.safetensors`` (weights), ``config.json`` (network class and arguments,
-feature settings, threshold, metrics, training data) and a model card, ``README.md``. Loading
-it never unpickles anything. With ``--onnx`` it also holds ``model.onnx`` and
-``mel_filters.npy``, for ``deepfake detect --backend onnx`` (no torch needed).
+front-end settings, threshold, metrics, training data) and a model card, ``README.md``. Loading
+it never unpickles anything. With ``--onnx`` it also holds ``model.onnx`` and the files the
+front end's numpy form reads (a spectral front end's filterbank), for ``deepfake detect
+--backend onnx`` (no torch needed).
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from deepfake_audio import __version__
 from deepfake_audio.console import PlainHelpFormatter
-from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.features.front_end import FrontEnd
-from deepfake_audio.features.spec import Features
-from deepfake_audio.features.whisper import WhisperFeatures
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve import onnx
@@ -36,8 +32,8 @@ from deepfake_audio.serve.package import CARD, CONFIG, WEIGHTS, ModelSpec, load_
 
 def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, bytes]:
     """The ONNX files of a package by name: the network (input to one logit per window, batch
-    and frame axes dynamic) and the front end's filterbank (and DCT, for cepstra); raises
-    ``ValueError`` for an input with no ONNX form."""
+    and frame axes dynamic) and what the front end's numpy form reads; raises ``ValueError``
+    for an input with no ONNX form."""
     spec = model.input
     representation = spec.representation
     if representation.onnx_frames_axis is None:
@@ -67,39 +63,7 @@ def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, 
             opset_version=17,
             dynamo=False,
         )
-    files = {onnx.MODEL: buffer.getvalue()}
-    if isinstance(spec.features, SpectralFeatures):
-        front_end = FrontEnd(spec.features)
-        files[onnx.FILTERS] = _npy(front_end.mel.fb)
-        if front_end.dct is not None:
-            files[onnx.DCT] = _npy(front_end.dct)
-    return files
-
-
-def _npy(values: torch.Tensor) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, values.numpy())
-    return buffer.getvalue()
-
-
-def _describe(features: Features | None) -> str:
-    """The front end in words, e.g. "60 cepstral coefficients of 128 linear log filterbank
-    energies, with 2 orders of deltas"."""
-    if features is None:
-        return "the raw waveform"
-    if isinstance(features, WhisperFeatures):
-        return (
-            f"the frozen Whisper {features.model} encoder's frames ({features.frame_size} values)"
-        )
-    bands = f"{features.n_mels} {features.scale} log filterbank energies"
-    described = (
-        f"{features.cepstra} cepstral coefficients of {bands}" if features.cepstra else bands
-    )
-    if not features.static:
-        described = f"{features.deltas} orders of deltas of {described}"
-    elif features.deltas:
-        described += f", with {features.deltas} orders of deltas"
-    return described + (", and the bands' phase deviations" if features.phase else "")
+    return {onnx.MODEL: buffer.getvalue(), **spec.features.package_files()}
 
 
 def _run_facts(checkpoint: Path) -> dict[str, Any]:
@@ -155,7 +119,7 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
         "",
         "## Model",
         f"- network: `{model.network['class_path']}` with `{json.dumps(network)}`",
-        f"- input: {spec.representation.name} of {_describe(spec.features)}, "
+        f"- input: {spec.representation.name} of {spec.features.describe()}, "
         f"{spec.window_samples / spec.sample_rate:.1f} s at {spec.sample_rate} Hz per window; "
         "longer audio is scored in sliding windows and averaged",
         f"- exported with deepfake-audio {__version__}",

@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from deepfake_audio.audio import fit_length, load_audio, resample
-from deepfake_audio.features.front_end import make_front_end, normalise_utterance
 from deepfake_audio.models.networks import Network, build_network
 from deepfake_audio.serve.package import ModelSpec, load_model
 from deepfake_audio.serve.scoring import WindowedDetector
@@ -33,8 +32,7 @@ class AudioDetector(WindowedDetector):
         self.network: Network = build_network(model.network)
         self.network.load_state_dict(weights)
         self.network.eval().to(self.device)
-        features = self.spec.features
-        self.front_end = make_front_end(features).to(self.device) if features is not None else None
+        self.front_end = self.spec.features.front_end().to(self.device)
 
     @classmethod
     def load(cls, path: str | Path, **options: Any) -> AudioDetector:
@@ -52,9 +50,7 @@ class AudioDetector(WindowedDetector):
     def features(self, crops: torch.Tensor) -> torch.Tensor:
         """Windows ``[n, samples]`` (on the device) as normalised features, as in training (the
         windows themselves for a waveform input)."""
-        if self.front_end is None:
-            return crops
-        return normalise_utterance(self.front_end(crops), self.spec.blocks)
+        return self.spec.features.normalise(self.front_end(crops))
 
     @torch.no_grad()
     def score_windows(self, crops: torch.Tensor, batch_size: int = 32) -> list[float]:

@@ -1,5 +1,5 @@
 """The ONNX backend: scoring a package exported with ``--onnx`` on onnxruntime, with the
-numpy front end, without importing torch."""
+front end's numpy form, without importing torch."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from deepfake_audio.features.numpy_front_end import (
-    NumpyFrontEnd,
-    normalise_utterance,
-    read_audio,
-    resample,
-)
-from deepfake_audio.features.settings import SpectralFeatures
-from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
+from deepfake_audio.reading import read_audio, resample
 from deepfake_audio.serve.package import read_package_config
 from deepfake_audio.serve.scoring import WindowedDetector
 
 MODEL = "model.onnx"
-FILTERS = "mel_filters.npy"
-DCT = "dct.npy"
 
 
 class OnnxDetector(WindowedDetector):
-    """``AudioDetector``'s scoring with ``model.onnx`` on onnxruntime (CPU) and numpy features."""
+    """``AudioDetector``'s scoring with ``model.onnx`` on onnxruntime (CPU) and the front end's
+    numpy form."""
 
     def __init__(self, folder: Path, threshold: float | None = None, threads: int = 1) -> None:
         import onnxruntime
@@ -34,13 +26,7 @@ class OnnxDetector(WindowedDetector):
         self.model = model
         self.spec = model.input
         self.threshold = model.threshold if threshold is None else threshold
-        features = self.spec.features
-        self.front_end: Any = None  # a waveform input has none
-        if isinstance(features, WhisperFeatures):
-            self.front_end = WhisperFrontEnd(features, threads)
-        elif features is not None:
-            dct = np.load(folder / DCT) if features.cepstra else None
-            self.front_end = NumpyFrontEnd(features, np.load(folder / FILTERS), dct)
+        self.front_end = self.spec.features.numpy_front_end(folder)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -52,8 +38,7 @@ class OnnxDetector(WindowedDetector):
     def load(cls, path: str | Path, **options: Any) -> OnnxDetector:
         """A package folder exported with ``--onnx``."""
         folder = Path(path)
-        spectral = isinstance(read_package_config(folder).input.features, SpectralFeatures)
-        needed = (MODEL, FILTERS) if spectral else (MODEL,)
+        needed = [MODEL, *read_package_config(folder).input.features.package_file_names()]
         missing = [name for name in needed if not (folder / name).is_file()]
         if missing:
             raise FileNotFoundError(
@@ -76,9 +61,7 @@ class OnnxDetector(WindowedDetector):
     def model_input(self, crops: np.ndarray) -> np.ndarray:
         """Windows ``[n, samples]`` as a batch of network inputs, as the torch backend makes
         them."""
-        if self.front_end is None:
-            return self.spec.representation.numpy_batch(crops)
-        features = normalise_utterance(self.front_end(crops), self.spec.blocks)
+        features = self.spec.features.normalise_numpy(self.front_end(crops))
         return self.spec.representation.numpy_batch(features)
 
     def score_windows(self, crops: np.ndarray, batch_size: int = 32) -> list[float]:

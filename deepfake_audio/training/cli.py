@@ -60,6 +60,8 @@ class DeepfakeCLI(LightningCLI):
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
         self.log_version: int | None = None
+        if args is not None:  # given on purpose (compare, release, a subcommand's rewrite)
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         super().__init__(
             Detector,
             AudioDataModule,

@@ -6,6 +6,8 @@
         --data.root D
     deepfake compare --protocol leave-one-out --group source --configs configs/best.yaml -- \\
         --data.root '[D1, D2]'
+    deepfake compare --protocol leave-one-out --group source --folds 4 --held-out P1 ... P16 \\
+        --configs configs/best.yaml -- --data.root '[D1, D2, D3]'
     deepfake compare --protocol cross-validation --configs configs/best.yaml -- --data.root D
 
 Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.png`` and
@@ -13,9 +15,11 @@ Writes ``results.md``, ``results.csv``, ``roc.png``, ``det.png``, ``confusion.pn
 The leave-one-out protocol trains each config once per attack, source, corpus or speaker
 (``--group``) the corpora name, with that one held out of training and validation: an attack
 is tested on the test speakers' bona fide clips against its spoofs alone; a source, corpus or
-speaker on all its clips, none of its speakers trained on. It writes
-``leave_one_<group>_out.md`` and ``.csv``; ``--protocol leave-one-attack-out`` is
-``--protocol leave-one-out --group attack``.
+speaker on all its clips, none of its speakers trained on. With ``--folds N`` the sources,
+corpora or speakers are dealt into N folds held out together (e.g. 16 sample pages in 4 folds
+of 4: four fits per config rather than sixteen). It writes ``leave_one_<group>_out.md`` and
+``.csv``: the EER of each held-out value and of every held-out clip pooled, with bootstrap
+intervals; ``--protocol leave-one-attack-out`` is ``--protocol leave-one-out --group attack``.
 The cross-validation protocol deals the corpus into ``--folds`` speaker-disjoint folds and
 trains each config once per fold, tested on that fold: every clip is tested once, so the EER
 rests on the whole corpus rather than on one test split; it writes ``cross_validation.md`` and
@@ -83,7 +87,11 @@ def main(args: list[str]) -> int:
         help="the values of --group to hold out, one fit each (default: every one)",
     )
     parser.add_argument(
-        "--folds", type=int, default=5, help="folds of --protocol cross-validation (default 5)"
+        "--folds",
+        type=int,
+        default=None,
+        help="folds of --protocol cross-validation (default 5); with leave-one-out, the number "
+        "of folds the held-out values are dealt into (default: one fold per value)",
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
@@ -92,17 +100,23 @@ def main(args: list[str]) -> int:
     out = options.out or Path("lightning_logs") / "compare" / time.strftime("%Y%m%d-%H%M%S")
     if options.protocol != "standard" and not options.configs:
         parser.error(f"--protocol {options.protocol} trains: give --configs")
-    if options.protocol == "cross-validation" and options.folds < 2:
-        parser.error(f"--folds must be at least 2, got {options.folds}")
+    if options.protocol == "cross-validation":
+        options.folds = 5 if options.folds is None else options.folds
+        if options.folds < 2:
+            parser.error(f"--folds must be at least 2, got {options.folds}")
     if options.configs:  # Lightning only when training
         from deepfake_audio.training import protocols
     if options.protocol == "leave-one-attack-out":
         options.protocol, options.group = "leave-one-out", "attack"
     if options.protocol == "leave-one-out":
-        runs = protocols.leave_one_out(
-            options.configs, options.group, options.held_out, options.seeds, extra
+        folds = protocols.leave_out_folds(
+            options.configs[0], options.group, options.held_out, options.folds, extra
         )
-        write_leave_one_out(runs, options.group, out)
+        for fold, held in folds.items():
+            if len(held) > 1:
+                print(f"deepfake compare: {fold} holds out {', '.join(held)}")
+        runs = protocols.leave_one_out(options.configs, options.group, folds, options.seeds, extra)
+        write_leave_one_out(runs, folds, options.group, out)
         table = f"{leave_one_out_name(options.group)}.md"
     elif options.protocol == "cross-validation":
         runs = protocols.cross_validation(options.configs, options.folds, options.seeds, extra)

@@ -2,13 +2,15 @@
 folders of the fits and tests it made, for :mod:`deepfake_audio.evaluate.tables` to tabulate.
 
 - one fit and test per config and seed (:func:`train_and_test`);
-- leave one out: one fit per attack, source, corpus or speaker the corpora name, that one
-  held out of training and validation and tested on;
+- leave one out: one fit per attack, source, corpus or speaker the corpora name (or per fold
+  of several of them), held out of training and validation and tested on;
 - cross-validation: one fit per fold, tested on that fold.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 from deepfake_audio.data.split import groups_of
@@ -25,11 +27,32 @@ def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
     return run.path
 
 
-def held_out_values(config: Path, group: str, extra: list[str]) -> list[str]:
-    """The values of ``group`` that the corpora of ``config`` (with ``extra`` options) name and
-    a leave-one-out fold can test: attacks, and other groups with clips of both classes."""
+def leave_out_folds(
+    config: Path, group: str, values: list[str] | None, folds: int | None, extra: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """The folds of a leave-one-out protocol and the values of ``group`` each holds out: one
+    per value (``values``, or every one the corpora of ``config`` name that a fold can test),
+    or with ``folds`` the values dealt into that many folds, largest first, each to the fold
+    with the fewest clips so far (so the folds' test splits are of similar size)."""
     cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
     clips = cli.datamodule.index()
+    values = values or testable_values(clips, group, cli.datamodule.corpus_label)
+    if folds is None:
+        return {value: (value,) for value in values}
+    if group == "attack":
+        raise UserError("attacks are held out one at a time: --folds is for other groups")
+    if not 2 <= folds <= len(values):
+        raise UserError(f"--folds must be 2 to the {len(values)} {group}s held out, got {folds}")
+    sizes = Counter(getattr(clip, group) for clip in clips)
+    dealt: list[list[str]] = [[] for _ in range(folds)]
+    for value in sorted(values, key=lambda v: (-sizes[v], v)):
+        min(dealt, key=lambda fold: sum(sizes[v] for v in fold)).append(value)
+    return {f"fold {index + 1}": tuple(sorted(fold)) for index, fold in enumerate(dealt)}
+
+
+def testable_values(clips: list, group: str, corpus: str) -> list[str]:
+    """The values of ``group`` the clips name that a leave-one-out fold can test: attacks,
+    and other groups with clips of both classes."""
     values = groups_of(clips, group)
     if group != "attack":
         both = [v for v in values if len({c.label for c in clips if getattr(c, group) == v}) == 2]
@@ -41,7 +64,7 @@ def held_out_values(config: Path, group: str, extra: list[str]) -> list[str]:
     if len(values) < 2:
         raise UserError(
             f"leave-one-{group}-out needs corpora that name at least two {group}s it can test; "
-            f"{cli.datamodule.corpus_label} names {values or 'none'}"
+            f"{corpus} names {values or 'none'}"
         )
     return values
 
@@ -52,22 +75,30 @@ def training_seeds(count: int) -> range:
 
 
 def leave_one_out(
-    configs: list[Path], group: str, values: list[str] | None, seeds: int, extra: list[str]
+    configs: list[Path],
+    group: str,
+    folds: dict[str, tuple[str, ...]],
+    seeds: int,
+    extra: list[str],
 ) -> dict[str, dict[str, list[Path]]]:
-    """Run folders per config and held-out value of ``group`` (every one the corpora name, or
-    ``values``), one per seed."""
-    values = values or held_out_values(configs[0], group, extra)
+    """Run folders per config and fold (see :func:`leave_out_folds`), one per seed."""
     options = [f"--data.split.held_out_group={group}"]
     return {
         config.stem: {
-            value: [
-                train_and_test(config, seed, [*extra, *options, f"--data.split.held_out={value}"])
+            fold: [
+                train_and_test(config, seed, [*extra, *options, _held_out_option(held)])
                 for seed in training_seeds(seeds)
             ]
-            for value in values
+            for fold, held in folds.items()
         }
         for config in configs
     }
+
+
+def _held_out_option(values: tuple[str, ...]) -> str:
+    """``--data.split.held_out``: one value as it is, several as a JSON list."""
+    held = values[0] if len(values) == 1 else json.dumps(list(values))
+    return f"--data.split.held_out={held}"
 
 
 def cross_validation(

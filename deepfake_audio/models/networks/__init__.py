@@ -8,6 +8,7 @@ from pkgutil import iter_modules
 
 from deepfake_audio.models.networks.base import (
     Network,
+    NetworkFactory,
     build_network,
     register_network,
     registered_networks,
@@ -16,4 +17,4 @@ from deepfake_audio.models.networks.base import (
 for _family in iter_modules(__path__):
     import_module(f"{__name__}.{_family.name}")
 
-__all__ = ["Network", "build_network", "register_network", "registered_networks"]
+__all__ = ["Network", "NetworkFactory", "build_network", "register_network", "registered_networks"]

@@ -227,19 +227,14 @@ class AASISTNetwork(Network):
         gat_dims = list(gat_dims or preset["gat_dims"])
         pool_ratios = [float(r) for r in pool_ratios or preset["pool_ratios"]]
         temperatures = [float(t) for t in temperatures or preset["temperatures"]]
-        super().__init__(
-            input_shape=list(input_shape),
-            size=size,
-            sinc_filters=sinc_filters,
-            sinc_kernel=sinc_kernel,
-            encoder_channels=encoder_channels,
-            gat_dims=gat_dims,
-            pool_ratios=pool_ratios,
-            temperatures=temperatures,
-            dropout=dropout,
-            learn_sinc=learn_sinc,
-            sample_rate=sample_rate,
-        )
+        super().__init__()
+        # Recorded as resolved, so that a later change of a preset cannot change a stored model.
+        self.resolved = {
+            "encoder_channels": encoder_channels,
+            "gat_dims": gat_dims,
+            "pool_ratios": pool_ratios,
+            "temperatures": temperatures,
+        }
         expect_rank("AASISTNetwork", input_shape, "[samples]", "WaveformDataModule")
         if len(gat_dims) != 2 or len(pool_ratios) != 4 or len(temperatures) != 4:
             raise ValueError(
@@ -272,6 +267,9 @@ class AASISTNetwork(Network):
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(5 * stack_dim, 1)
+
+    def recorded(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {**arguments, **self.resolved}
 
     @classmethod
     def example(cls, input_shape: list[int]) -> AASISTNetwork:

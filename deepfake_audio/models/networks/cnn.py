@@ -22,12 +22,7 @@ class TimmNetwork(Network):
         pretrained: bool = False,
         drop_rate: float = 0.0,
     ) -> None:
-        super().__init__(
-            input_shape=list(input_shape),
-            backbone=backbone,
-            pretrained=pretrained,
-            drop_rate=drop_rate,
-        )
+        super().__init__()
         expect_rank(backbone, input_shape, "[channels, rows, frames]", "MelImageDataModule")
         import timm
 

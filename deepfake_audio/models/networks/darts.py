@@ -29,9 +29,8 @@ class DartsNetwork(Network):
         cells: int = 2,
     ) -> None:
         nodes = load_genotype(genotype)
-        super().__init__(
-            input_shape=list(input_shape), genotype=nodes.to_dict(), channels=channels, cells=cells
-        )
+        super().__init__()
+        self.cell_genotype = nodes
         expect_rank("DartsNetwork", input_shape, "[frames, rows]", "SequenceDataModule")
         edges = [operation for node in nodes.nodes for operation, _ in node]
         sources = [[source for _, source in node] for node in nodes.nodes]
@@ -40,6 +39,9 @@ class DartsNetwork(Network):
             return Cell(channels, sources, lambda k: OPERATIONS[edges[k]](channels))
 
         self.body = CellStack(input_shape[-1], channels, cells, cell)
+
+    def recorded(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {**arguments, "genotype": self.cell_genotype.to_dict()}  # the data, not a file name
 
     @classmethod
     def example(cls, input_shape: list[int]) -> DartsNetwork:
@@ -69,14 +71,7 @@ class SearchNetwork(Network):
         operations: list[str] | None = None,
     ) -> None:
         operations = list(operations or OPERATIONS)
-        super().__init__(
-            input_shape=list(input_shape),
-            channels=channels,
-            cells=cells,
-            nodes=nodes,
-            partial=partial,
-            operations=operations,
-        )
+        super().__init__()
         expect_rank("SearchNetwork", input_shape, "[frames, rows]", "SequenceDataModule")
         unknown = sorted(set(operations) - set(OPERATIONS))
         if unknown:

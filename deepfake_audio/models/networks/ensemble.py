@@ -23,8 +23,11 @@ class EnsembleNetwork(Network):
     def __init__(self, networks: list[Network]) -> None:
         if len(networks) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(networks)}")
-        super().__init__(member=[network.config for network in networks])
+        super().__init__()
         self.members = nn.ModuleList(networks)
+
+    def recorded(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"member": arguments["networks"]}  # one config per member
 
     @classmethod
     def example(cls, input_shape: list[int]) -> EnsembleNetwork:
@@ -36,6 +39,9 @@ class EnsembleNetwork(Network):
     def from_config(cls, init_args: dict[str, Any]) -> EnsembleNetwork:
         """``member``: one config per member."""
         return cls([build_network(config) for config in init_args["member"]])
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        return [group for member in self.members for group in member.parameter_groups()]
 
     def check_input(self, spec: InputSpec) -> None:
         for member in self.members:

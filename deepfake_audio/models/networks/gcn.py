@@ -27,7 +27,7 @@ class GCNNetwork(Network):
     reads = "graph"
 
     def __init__(self, input_shape: list[int], hidden_size: int = 64) -> None:
-        super().__init__(input_shape=list(input_shape), hidden_size=hidden_size)
+        super().__init__()
         expect_rank("GCNNetwork", input_shape, "[frames, rows]", "GraphDataModule")
         layers = _pyg()
         self.conv1 = layers.GCNConv(input_shape[-1], hidden_size)

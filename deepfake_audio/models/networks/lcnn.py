@@ -44,14 +44,11 @@ class LCNNNetwork(Network):
     def __init__(
         self,
         input_shape: list[int],
-        widths: list[int] | None = None,
+        widths: tuple[int, ...] = (48, 64, 32, 32),
         hidden: int = 80,
         dropout: float = 0.5,
     ) -> None:
-        widths = list(widths or [48, 64, 32, 32])
-        super().__init__(
-            input_shape=list(input_shape), widths=widths, hidden=hidden, dropout=dropout
-        )
+        super().__init__()
         expect_rank("LCNNNetwork", input_shape, "[channels, rows, frames]", "MelImageDataModule")
         layers: list[nn.Module] = [
             _mfm_conv(input_shape[0], 32, 5),

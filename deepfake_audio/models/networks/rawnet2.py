@@ -84,25 +84,14 @@ class RawNet2Network(Network):
         input_shape: list[int],
         sinc_filters: int = 20,
         sinc_kernel: int = 1024,
-        block_channels: list[int] | None = None,
+        block_channels: tuple[int, ...] = (20, 20, 128, 128, 128, 128),
         gru_units: int = 1024,
         gru_layers: int = 3,
         fc_size: int = 1024,
         learn_sinc: bool = True,
         sample_rate: int = 16000,
     ) -> None:
-        block_channels = list(block_channels or [20, 20, 128, 128, 128, 128])
-        super().__init__(
-            input_shape=list(input_shape),
-            sinc_filters=sinc_filters,
-            sinc_kernel=sinc_kernel,
-            block_channels=block_channels,
-            gru_units=gru_units,
-            gru_layers=gru_layers,
-            fc_size=fc_size,
-            learn_sinc=learn_sinc,
-            sample_rate=sample_rate,
-        )
+        super().__init__()
         expect_rank("RawNet2Network", input_shape, "[samples]", "WaveformDataModule")
         frames = (input_shape[0] - sinc_kernel + 1) // 3 ** (1 + len(block_channels))
         if frames < 1:

@@ -20,12 +20,7 @@ class RecurrentNetwork(Network):
         cell: str = "lstm",
         num_layers: int = 1,
     ) -> None:
-        super().__init__(
-            input_shape=list(input_shape),
-            hidden_size=hidden_size,
-            cell=cell,
-            num_layers=num_layers,
-        )
+        super().__init__()
         expect_rank("RecurrentNetwork", input_shape, "[frames, rows]", "SequenceDataModule")
         kinds = {"lstm": nn.LSTM, "gru": nn.GRU}
         if cell not in kinds:

@@ -38,18 +38,11 @@ class TDNNNetwork(Network):
         self,
         input_shape: list[int],
         channels: int = 64,
-        dilations: list[int] | None = None,
+        dilations: tuple[int, ...] = (1, 2, 3, 4),
         dropout: float = 0.0,
         used_features: int | None = None,
     ) -> None:
-        dilations = list(dilations or [1, 2, 3, 4])
-        super().__init__(
-            input_shape=list(input_shape),
-            channels=channels,
-            dilations=dilations,
-            dropout=dropout,
-            used_features=used_features,
-        )
+        super().__init__()
         expect_rank("TDNNNetwork", input_shape, "[frames, rows]", "SequenceDataModule")
         in_features = input_shape[-1]
         self.used_features = in_features if used_features is None else used_features

@@ -1,16 +1,27 @@
-"""Front-end settings shared by training, caches and every inference backend (no torch needed)."""
+"""Spectral front ends: log filterbank energies, their cepstra, frame-to-frame differences and
+the bands' phase deviations (:mod:`.torch_front_end` in torch, :mod:`.numpy_front_end` in
+numpy)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-SAMPLE_RATE = 16_000
+import numpy as np
+
+from deepfake_audio.features.base import SAMPLE_RATE, Features, NumpyFrontEnd
+
+if TYPE_CHECKING:
+    from torch import nn
+
 SCALES = ("mel", "linear")
+FILTERS = "mel_filters.npy"  # the filterbank [bins, n_mels], in a model package
+DCT = "dct.npy"  # the DCT matrix [n_mels, cepstra], for cepstra
 
 
 @dataclass(frozen=True)
-class SpectralFeatures:
+class SpectralFeatures(Features):
     """What the front end computes from a waveform: log filterbank energies, optionally their
     cepstra, frame-to-frame differences and the bands' phase deviations.
 
@@ -27,7 +38,6 @@ class SpectralFeatures:
     """
 
     kind: ClassVar[str] = "spectral"
-    local: ClassVar[bool] = True  # each frame depends on its neighbourhood only: caches crop
 
     sample_rate: int = SAMPLE_RATE
     n_fft: int = 2048
@@ -51,12 +61,6 @@ class SpectralFeatures:
             raise ValueError("static=False keeps only the deltas: set deltas to 1 or 2")
 
     @property
-    def frame_size(self) -> int:
-        """Values per frame: the bands or cepstral coefficients, their deltas and the bands'
-        phase deviations."""
-        return sum(self.blocks)
-
-    @property
     def blocks(self) -> tuple[int, ...]:
         """Rows per kind of value, each normalised on its own: the bands or cepstra with their
         deltas, then the phase deviations."""
@@ -64,7 +68,7 @@ class SpectralFeatures:
         return (cepstral, self.n_mels) if self.phase else (cepstral,)
 
     @property
-    def banded(self) -> bool:
+    def banded(self) -> bool:  # type: ignore[override]
         """Whether the rows are filterbank bands (no cepstra, no phase rows): what band
         masks such as SpecAugment need."""
         return not self.cepstra and not self.phase
@@ -74,5 +78,54 @@ class SpectralFeatures:
         """Waveform length that yields exactly ``frames`` frames (centred STFT)."""
         return (self.frames - 1) * self.hop_length
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @classmethod
+    def example(cls) -> SpectralFeatures:
+        return cls(n_mels=20, n_fft=512, hop_length=160, frames=32, cepstra=10, deltas=1,
+                   phase=True)  # fmt: skip
+
+    def front_end(self) -> nn.Module:
+        from deepfake_audio.features.spectral.torch_front_end import SpectralFrontEnd
+
+        return SpectralFrontEnd(self)
+
+    def package_files(self) -> dict[str, bytes]:
+        from deepfake_audio.features.spectral.torch_front_end import SpectralFrontEnd
+
+        front_end = SpectralFrontEnd(self)
+        files = {FILTERS: _npy(front_end.mel.fb.numpy())}
+        if front_end.dct is not None:
+            files[DCT] = _npy(front_end.dct.numpy())
+        return files
+
+    def numpy_front_end(self, folder: Path | None = None) -> NumpyFrontEnd:
+        from deepfake_audio.features.spectral.numpy_front_end import SpectralNumpyFrontEnd
+
+        if folder is None:
+            raise ValueError("the numpy spectral front end reads its filterbank from a package")
+        dct = np.load(folder / DCT) if self.cepstra else None
+        return SpectralNumpyFrontEnd(self, np.load(folder / FILTERS), dct)
+
+    def package_file_names(self) -> list[str]:
+        return [FILTERS, DCT] if self.cepstra else [FILTERS]
+
+    def describe(self) -> str:
+        """E.g. "60 cepstral coefficients of 128 linear log filterbank energies, with 2 orders
+        of deltas"."""
+        bands = f"{self.n_mels} {self.scale} log filterbank energies"
+        described = f"{self.cepstra} cepstral coefficients of {bands}" if self.cepstra else bands
+        if not self.static:
+            described = f"{self.deltas} orders of deltas of {described}"
+        elif self.deltas:
+            described += f", with {self.deltas} orders of deltas"
+        return described + (", and the bands' phase deviations" if self.phase else "")
+
+    def shown_as(self) -> SpectralFeatures:
+        return self
+
+
+def _npy(values: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()

@@ -1,24 +1,21 @@
-"""The torch front end: a waveform to the rows its :class:`~.settings.SpectralFeatures` name
-(log filterbank energies, cepstra, deltas, phase deviations), and their normalisation."""
+"""The spectral front end in torch: a waveform to the rows its
+:class:`~deepfake_audio.features.spectral.SpectralFeatures` name (log filterbank energies,
+cepstra, deltas, phase deviations)."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
 
-import numpy as np
 import torch
 import torchaudio.functional as AF
 import torchaudio.transforms as T
 from torch import nn
 
-from deepfake_audio.features.settings import SpectralFeatures
-from deepfake_audio.features.spec import Features
-from deepfake_audio.features.whisper import WhisperFeatures, WhisperFrontEnd
+from deepfake_audio.features.spectral import SpectralFeatures
 
 
-class FrontEnd(nn.Module):
+class SpectralFrontEnd(nn.Module):
     """Waveform ``[..., samples]`` to log filterbank energies ``[..., n_mels, frames]`` (not yet
     normalised); ``scale="linear"`` swaps the mel filters for filters evenly spaced in Hz.
 
@@ -80,44 +77,3 @@ class FrontEnd(nn.Module):
         advance = torch.diff(phase, dim=-1, prepend=phase[..., :1]) - self.bin_advance[:, None]
         advance[..., 0] = 0.0
         return (torch.remainder(advance + math.pi, 2 * math.pi) - math.pi).abs() / math.pi
-
-
-def normalise_utterance(logmel: torch.Tensor, blocks: Sequence[int] = ()) -> torch.Tensor:
-    """Zero mean and unit variance over each utterance's ``[n_mels, frames]``; with ``blocks``
-    (row counts, :attr:`~.settings.SpectralFeatures.blocks`), over each block of rows on its own, so
-    that values of different kinds and scales (cepstral differences, phase deviations) enter
-    the network alike.
-
-    The statistics are taken in float64, so that a constant input (digital silence) becomes
-    exact zeros rather than float32 rounding noise blown up by the division.
-    """
-    if len(blocks) > 1:
-        parts = logmel.split(list(blocks), dim=-2)
-        return torch.cat([normalise_utterance(part) for part in parts], dim=-2)
-    wide = logmel.double()
-    std, mean = torch.std_mean(wide, dim=(-2, -1), keepdim=True)
-    return ((wide - mean) / (std + 1e-5)).to(logmel.dtype)
-
-
-class EncoderFrontEnd(nn.Module):
-    """A numpy front end (such as the Whisper encoder) for torch callers: ``[samples]`` or
-    ``[n, samples]`` tensors in, ``[rows, frames]`` or ``[n, rows, frames]`` out, on the
-    input's device."""
-
-    def __init__(self, encode: Callable[[np.ndarray], np.ndarray]) -> None:
-        super().__init__()
-        self.encode = encode
-
-    @torch.no_grad()
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        single = wave.ndim == 1
-        frames = self.encode(wave.detach().float().cpu().numpy().reshape(-1, wave.shape[-1]))
-        encoded = torch.from_numpy(frames).to(wave.device)
-        return encoded[0] if single else encoded
-
-
-def make_front_end(features: Features) -> nn.Module:
-    """The torch front end of a kind of features."""
-    if isinstance(features, WhisperFeatures):
-        return EncoderFrontEnd(WhisperFrontEnd(features))
-    return FrontEnd(features)

@@ -1,0 +1,159 @@
+"""Heads on an encoder's layers ``[batch, layers, frames, width]`` (:class:`LayerStack`
+input): pooled statistics of every layer under one linear layer, and a learnt weighted sum of
+the layers (or one fixed layer) under any frame-sequence network, with the encoder's top
+blocks optionally fine-tuned.
+
+Spoofing cues sit mostly in the early and middle layers of speech encoders, whose last layers
+are the most specific to their own training task (Combei et al., Interspeech 2025, for XLS-R;
+the weighted sum of all layers of Zhang et al.'s SLS model, 2024): these heads let training
+choose among the layers rather than take the last one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepfake_audio.models.networks.base import (
+    Network,
+    NetworkFactory,
+    build_network,
+    expect_rank,
+    register_network,
+)
+
+if TYPE_CHECKING:
+    from deepfake_audio.features import InputSpec
+
+
+def _expect_layers(name: str, input_shape: list[int]) -> None:
+    expect_rank(name, input_shape, "[layers, frames, width]", "LayerDataModule")
+
+
+@register_network
+class LayerStatsNetwork(Network):
+    """The mean and standard deviation over time of every layer's values, standardised over
+    the training set (batch norm without a learnt scale) and read by one linear layer: a
+    logistic regression on pooled layer statistics, the linear probe of an encoder."""
+
+    reads = "layers"
+
+    def __init__(self, input_shape: list[int], dropout: float = 0.0) -> None:
+        super().__init__()
+        _expect_layers("LayerStatsNetwork", input_shape)
+        layers, _, width = input_shape
+        self.standardise = nn.BatchNorm1d(2 * layers * width, affine=False)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(2 * layers * width, 1)
+
+    def forward(self, stack: torch.Tensor) -> torch.Tensor:
+        std, mean = torch.std_mean(stack, dim=2)
+        pooled = torch.cat([mean, std], dim=-1).flatten(1)
+        return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
+
+
+@register_network
+class LayerMixNetwork(Network):
+    """A learnt, softmax-weighted sum of the layers, each layer-normalised per frame first
+    (or the one ``layer`` chosen), read by ``head``: any network on frame sequences
+    ``[frames, width]`` (attentive statistics pooling, a TDNN, ...).
+
+    ``finetune`` > 0 re-runs the encoder's top ``finetune`` blocks (and its final layer norm)
+    inside this network, from the cached output of the layer below them, initialised with the
+    ``encoder``'s packaged weights and trained with learning rate ``finetune_lr``; their
+    outputs replace those layers. It needs the front end's every layer, unstandardised.
+    """
+
+    reads = "layers"
+
+    def __init__(
+        self,
+        input_shape: list[int],
+        head: NetworkFactory,
+        layer: int | None = None,
+        finetune: int = 0,
+        encoder: str | None = None,
+        finetune_lr: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        _expect_layers("LayerMixNetwork", input_shape)
+        layers, frames, width = input_shape
+        if layer is not None and not 0 <= layer < layers:
+            raise ValueError(f"layer must be 0 to {layers - 1}, got {layer}")
+        if finetune and (layer is not None or encoder is None):
+            raise ValueError("finetune needs the encoder's name and a weighted sum (no layer)")
+        if not 0 <= finetune < layers:
+            raise ValueError(f"finetune must be 0 to {layers - 1} blocks, got {finetune}")
+        self.layers, self.layer = layers, layer
+        self.finetune_lr = finetune_lr
+        self.encoder = encoder
+        self.weights = nn.Parameter(torch.zeros(layers)) if layer is None else None
+        self.blocks, self.final_norm = nn.ModuleList(), None
+        if finetune:
+            from deepfake_audio.features.whisper.encoder import final_norm, pretrained_blocks
+
+            last = layers - 1
+            self.blocks = pretrained_blocks(encoder, range(last - finetune + 1, last + 1))
+            self.final_norm = final_norm(encoder)
+        self.head = head([frames, width])
+
+    def recorded(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {**arguments, "head": self.head.config}
+
+    @classmethod
+    def from_config(cls, init_args: dict[str, Any]) -> LayerMixNetwork:
+        head = init_args["head"]
+        return cls(**{**init_args, "head": lambda _shape: build_network(head)})
+
+    @classmethod
+    def example(cls, input_shape: list[int]) -> LayerMixNetwork:
+        from deepfake_audio.models.networks.pooling import AttentiveStatsNetwork
+
+        return cls(input_shape, AttentiveStatsNetwork.example)
+
+    def check_input(self, spec: InputSpec) -> None:
+        features = spec.features
+        if not self.blocks:
+            return
+        if getattr(features, "model", None) != self.encoder or features.layers is not None:
+            raise ValueError(
+                f"finetuning Whisper {self.encoder}'s blocks needs every layer of its front end "
+                f"(features: WhisperFeatures with model {self.encoder} and layers null)"
+            )
+        if features.standardised:
+            raise ValueError("finetuning needs the layers unstandardised (standardised: false)")
+
+    def layer_weights(self) -> torch.Tensor:
+        """Each layer's weight in the sum (one-hot for a chosen layer)."""
+        if self.weights is None:
+            return F.one_hot(torch.tensor(self.layer), self.layers).float()
+        return self.weights.detach().softmax(dim=0)
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        tuned = {id(p) for p in self.blocks.parameters()}
+        if self.final_norm is not None:
+            tuned |= {id(p) for p in self.final_norm.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in tuned]
+        groups: list[dict[str, Any]] = [{"params": rest}]
+        if tuned:
+            tuned_parameters = [p for p in self.parameters() if id(p) in tuned]
+            groups.append({"params": tuned_parameters, "lr": self.finetune_lr})
+        return groups
+
+    def forward(self, stack: torch.Tensor) -> torch.Tensor:
+        if self.layer is not None:
+            return self.head(F.layer_norm(stack[:, self.layer], stack.shape[-1:]))
+        if self.blocks:
+            first = stack.shape[1] - len(self.blocks)
+            hidden, tuned = stack[:, first - 1], []
+            for block in self.blocks:
+                hidden = block(hidden)
+                tuned.append(hidden)
+            tuned[-1] = self.final_norm(tuned[-1])
+            stack = torch.cat([stack[:, :first], torch.stack(tuned, dim=1)], dim=1)
+        normed = F.layer_norm(stack, stack.shape[-1:])
+        mixed = torch.einsum("blfw,l->bfw", normed, self.weights.softmax(dim=0))
+        return self.head(mixed)

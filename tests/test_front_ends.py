@@ -1,0 +1,116 @@
+"""The front-end registry: every registered front end builds from its settings, round-trips
+through JSON and through an exported package, and its torch and numpy forms (and those of
+normalisation and resampling) keep one contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import needs_whisper
+
+from deepfake_audio.audio import resample
+from deepfake_audio.features import (
+    FrameSequence,
+    InputSpec,
+    LayerStack,
+    Waveform,
+    features_from_dict,
+    registered_front_ends,
+)
+from deepfake_audio.models.format import model_entry
+from deepfake_audio.models.networks.layers import LayerStatsNetwork
+from deepfake_audio.models.networks.rawnet2 import RawNet2Network
+from deepfake_audio.models.networks.tdnn import TDNNNetwork
+from deepfake_audio.reading import resample as numpy_resample
+from deepfake_audio.serve.export import export
+from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.serve.onnx import OnnxDetector
+
+KINDS = [
+    pytest.param(kind, marks=[needs_whisper] if kind == "whisper" else [], id=kind)
+    for kind in sorted(registered_front_ends())
+]
+
+
+def _speechlike(samples: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(samples) / 16_000
+    pitch = 150 + 30 * np.sin(2 * np.pi * 2 * t)
+    buzz = np.sign(np.sin(2 * np.pi * np.cumsum(pitch) / 16_000))
+    return (0.2 * buzz + 0.02 * rng.standard_normal(samples)).astype(np.float32)
+
+
+def _model(kind: str) -> tuple[InputSpec, torch.nn.Module]:
+    """A small input spec of the front end and a network that reads it."""
+    features = registered_front_ends()[kind].example()
+    if not features.framed:
+        spec = InputSpec(features, Waveform())
+        return spec, RawNet2Network.example(spec.input_shape)
+    if kind == "whisper":
+        spec = InputSpec(features, LayerStack(len(features.blocks)))
+        return spec, LayerStatsNetwork(spec.input_shape)
+    spec = InputSpec(features, FrameSequence())
+    return spec, TDNNNetwork(spec.input_shape, channels=8)
+
+
+def test_the_registry_holds_every_front_end_module():
+    assert {"spectral", "whisper", "waveform"} <= set(registered_front_ends())
+    for kind, settings in registered_front_ends().items():
+        assert settings.kind == kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_front_end_round_trips_through_json_and_describes_itself(kind: str):
+    features = registered_front_ends()[kind].example()
+    assert features_from_dict(features.to_dict()) == features
+    assert features.describe() and features.available is None
+    with pytest.raises(ValueError, match="unknown .* settings"):
+        features_from_dict({**features.to_dict(), "bogus": 1})
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_torch_and_numpy_front_ends_agree(kind: str, tmp_path: Path):
+    features = registered_front_ends()[kind].example()
+    for name, data in features.package_files().items():
+        (tmp_path / name).write_bytes(data)
+    windows = np.stack([_speechlike(features.window_samples, seed) for seed in range(2)])
+    with torch.no_grad():
+        expected = features.front_end()(torch.from_numpy(windows))
+        normalised = features.normalise(expected).numpy()
+    computed = features.numpy_front_end(tmp_path)(windows)
+    if features.framed:
+        assert expected.shape == (2, features.frame_size, features.frames)
+    scale = float(expected.abs().max()) + 1e-6
+    assert np.abs(computed - expected.numpy()).max() < 2e-3 * scale
+    assert np.abs(features.normalise_numpy(computed) - normalised).max() < 2e-3
+
+
+@pytest.mark.parametrize("rates", [(44_100, 16_000), (8_000, 16_000), (22_050, 16_000)])
+def test_numpy_resampling_is_torchaudios(rates: tuple[int, int]):
+    wave = _speechlike(rates[0])
+    expected = resample(wave, *rates).numpy()
+    assert np.abs(numpy_resample(wave, *rates) - expected).max() < 1e-4
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_front_end_round_trips_through_export_and_both_backends(kind: str, tmp_path: Path):
+    torch.manual_seed(0)
+    spec, network = _model(kind)
+    network.eval()
+    checkpoint = tmp_path / "model.ckpt"
+    state = {f"network.{key}": value for key, value in network.state_dict().items()}
+    entry = model_entry(network.config, spec)
+    torch.save({"deepfake_audio": entry, "state_dict": state}, checkpoint)
+    package = export(checkpoint, tmp_path / "package", onnx=True)
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, _speechlike(int(2.5 * spec.window_samples), seed=3), 16_000)
+    with_torch = AudioDetector.load(package, device="cpu").detect_file(clip)
+    with_onnx = OnnxDetector.load(package).detect_file(clip)
+    assert with_torch.error is None and with_onnx.error is None
+    assert len(with_torch.windows) == len(with_onnx.windows) == 3
+    assert with_onnx.windows == pytest.approx(with_torch.windows, abs=2e-3)
+    assert AudioDetector.load(package).spec == spec
