@@ -26,6 +26,7 @@ COMMANDS = {  # words -> (module with main(args) -> int, what it does)
         "EER under unseen conditions: telephone, noise, reverb",
     ),
     ("detect",): ("deepfake_audio.serve.detect", "score audio files and folders with a model"),
+    ("fuse",): ("deepfake_audio.training.fusion", "learn a score fusion of trained models"),
     ("export",): ("deepfake_audio.serve.export", "write a self-contained model package"),
     ("serve",): ("deepfake_audio.serve.app", "web app: upload or record audio, get a verdict"),
 }

@@ -6,6 +6,7 @@ layout is spelled.
         checkpoints/best.ckpt  checkpoints/last.ckpt
         splits.csv  data_report.txt  unreadable.csv
         metrics.json  scores.csv  scores.txt
+        protocol.json   (a run of deepfake compare: config, seed and options)
         predictions.csv   (deepfake predict)
         genotype.json   (architecture searches)
 
@@ -81,6 +82,10 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         return self.path / "metrics.json"
+
+    @property
+    def protocol(self) -> Path:
+        return self.path / "protocol.json"
 
     @property
     def scores(self) -> Path:

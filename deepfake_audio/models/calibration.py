@@ -17,28 +17,42 @@ IDENTITY = (1.0, 0.0)
 def fit_platt(
     logits: torch.Tensor, labels: torch.Tensor, ridge: float = 1e-2, steps: int = 50
 ) -> tuple[float, float]:
-    """``(a, b)`` by damped Newton steps on the class-balanced cross-entropy plus
-    ``ridge * ((a - 1)^2 + b^2)`` (a convex loss: each step is halved until it lowers it); the
-    identity when a class is missing."""
-    x, y = logits.detach().double().flatten(), labels.detach().double().flatten()
+    """``(a, b)`` minimising the class-balanced cross-entropy plus
+    ``ridge * ((a - 1)^2 + b^2)``; the identity when a class is missing."""
+    a, b = fit_logistic(logits.detach().double().reshape(-1, 1), labels, IDENTITY, ridge, steps)
+    return a, b
+
+
+def fit_logistic(
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    prior: tuple[float, ...],
+    ridge: float = 1e-2,
+    steps: int = 50,
+) -> tuple[float, ...]:
+    """Weights per column of ``inputs`` ``[n, k]`` and a bias (the last value) of a logistic
+    regression, by damped Newton steps on the class-balanced cross-entropy plus ``ridge`` times
+    the squared distance to ``prior`` (a convex loss: each step is halved until it lowers it);
+    ``prior`` itself when a class is missing."""
+    x, y = inputs.detach().double(), labels.detach().double().flatten()
     positives, negatives = int((y == 1).sum()), int((y == 0).sum())
     if not positives or not negatives:
-        return IDENTITY
+        return prior
     weights = torch.where(y == 1, 0.5 / positives, 0.5 / negatives)
-    design = torch.stack([x, torch.ones_like(x)], dim=1)
-    prior = torch.tensor(IDENTITY, dtype=torch.float64)
+    design = torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+    centre = torch.tensor(prior, dtype=torch.float64)
 
     def loss(params: torch.Tensor) -> torch.Tensor:
         z = design @ params
         cross_entropy = weights * (torch.logaddexp(torch.zeros_like(z), z) - y * z)
-        return cross_entropy.sum() + ridge * (params - prior).pow(2).sum()
+        return cross_entropy.sum() + ridge * (params - centre).pow(2).sum()
 
-    params = prior.clone()
+    params = centre.clone()
     for _ in range(steps):
         p = torch.sigmoid(design @ params)
-        gradient = design.T @ (weights * (p - y)) + 2 * ridge * (params - prior)
+        gradient = design.T @ (weights * (p - y)) + 2 * ridge * (params - centre)
         hessian = (design * (weights * p * (1 - p))[:, None]).T @ design
-        hessian = hessian + 2 * ridge * torch.eye(2, dtype=torch.float64)
+        hessian = hessian + 2 * ridge * torch.eye(len(prior), dtype=torch.float64)
         step = torch.linalg.solve(hessian, gradient)
         current = loss(params)
         while loss(params - step) > current and step.abs().max() > 1e-12:
@@ -46,7 +60,7 @@ def fit_platt(
         params = params - step
         if step.abs().max() < 1e-9:
             break
-    return float(params[0]), float(params[1])
+    return tuple(float(value) for value in params)
 
 
 def calibrated(logits: torch.Tensor, calibration: torch.Tensor) -> torch.Tensor:

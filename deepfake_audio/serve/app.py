@@ -33,8 +33,8 @@ from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import DEFAULT, builtin_model
-from deepfake_audio.serve.inference import AudioDetector
-from deepfake_audio.serve.scoring import Detection
+from deepfake_audio.serve.fusion import load_detector
+from deepfake_audio.serve.scoring import Detection, WindowedDetector
 
 VERDICTS = {"bona-fide": "Real", "spoof": "Fake"}
 Outputs = tuple[str, Figure | None, Figure | None]
@@ -88,7 +88,7 @@ def input_rows(features: SpectralFeatures) -> tuple[str, list[int] | None]:
     return title, starts
 
 
-def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: float) -> Figure:
+def spectrogram_figure(detector: WindowedDetector, wave: torch.Tensor, duration: float) -> Figure:
     """The whole clip as the model's front end computes it: a plain log spectrogram as it is,
     or its cepstra, deltas and phase rows standardised as the model sees them (the cepstral
     rows together, the phase rows apart), with a line where each kind starts. A front end that
@@ -124,7 +124,7 @@ def spectrogram_figure(detector: AudioDetector, wave: torch.Tensor, duration: fl
     return figure
 
 
-def analyse(detector: AudioDetector, path: str | Path | None, max_seconds: float) -> Outputs:
+def analyse(detector: WindowedDetector, path: str | Path | None, max_seconds: float) -> Outputs:
     """Verdict text and figures for one clip; unusable input gets a message and no figures."""
     if not path:
         return "Upload or record a clip first.", None, None
@@ -154,7 +154,7 @@ def analyse(detector: AudioDetector, path: str | Path | None, max_seconds: float
         f"with {detection.confidence:.2%} confidence.\n"
         f"Score P(bona fide) = {detection.score:.4f}, threshold {detector.threshold:.4f}; "
         f"{detection.duration:.1f} s in {len(detection.windows)} window(s).\n"
-        f"The model reads {detector.spec.features.describe()}."
+        f"The model {detector.description}."
     )
     return (
         verdict,
@@ -163,7 +163,7 @@ def analyse(detector: AudioDetector, path: str | Path | None, max_seconds: float
     )
 
 
-def build_app(models: dict[str, AudioDetector], max_seconds: float) -> gr.Blocks:
+def build_app(models: dict[str, WindowedDetector], max_seconds: float) -> gr.Blocks:
     """The page: clip and model in, verdict and figures out (API endpoint ``/analyse``).
 
     Build and launch it inside :func:`temp_dir` to keep its uploads there: gradio reads
@@ -236,12 +236,12 @@ def main(args: list[str]) -> int:
     parser.add_argument("--max-upload-mb", type=float, default=20, help="largest upload, MiB")
     parser.add_argument("--max-seconds", type=float, default=600, help="longest clip scored")
     options = parser.parse_args(args)
-    models: dict[str, AudioDetector] = {}
+    models: dict[str, WindowedDetector] = {}
     for path in options.model or [builtin_model(options.builtin)]:
         if model_name(path) in models:
             parser.error(f"two models are named {model_name(path)!r}: rename one's folder")
         try:
-            models[model_name(path)] = AudioDetector.load(path)
+            models[model_name(path)] = load_detector(path)
         except Exception as error:  # torch.load and safetensors raise many types
             parser.error(f"cannot load {path}: {str(error).splitlines()[0]}")
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C: clean up

@@ -111,8 +111,7 @@ def main(args: list[str]) -> int:
     parser.add_argument(
         "--builtin",
         default=DEFAULT,
-        help=f"the built-in model when no MODEL is given (default {DEFAULT!r}; 'whisper' with "
-        "the [whisper] extra)",
+        help=f"the built-in model when no MODEL is given (default {DEFAULT!r})",
     )
     parser.add_argument("--window", type=float, help="window in seconds (default: training length)")
     parser.add_argument("--hop", type=float, help="hop in seconds (default: the window)")
@@ -135,18 +134,13 @@ def main(args: list[str]) -> int:
         parser.error("give the audio files or folders to score after the model")
     options.paths = paths
 
-    if options.backend == "onnx":
-        if options.device not in (None, "cpu"):
-            parser.error("--backend onnx runs on the CPU only")
-        from deepfake_audio.serve.onnx import OnnxDetector
+    if options.backend == "onnx" and options.device not in (None, "cpu"):
+        parser.error("--backend onnx runs on the CPU only")
+    from deepfake_audio.serve.fusion import load_detector
 
-        detector = OnnxDetector.load(options.model, threshold=options.threshold)
-    else:
-        from deepfake_audio.serve.inference import AudioDetector
-
-        detector = AudioDetector.load(
-            options.model, device=options.device, threshold=options.threshold
-        )
+    detector = load_detector(
+        options.model, options.backend, device=options.device, threshold=options.threshold
+    )
     files = expand(options.paths)
     if not files:
         raise UserError("no audio files found in " + ", ".join(map(str, options.paths)))

@@ -79,6 +79,11 @@ class WindowedDetector:
     def window(self) -> int:
         return self.spec.window_samples
 
+    @property
+    def description(self) -> str:
+        """What the model reads, in words (for the web app)."""
+        return f"reads {self.spec.features.describe()}"
+
     def read(self, path: str | Path) -> Any:
         raise NotImplementedError
 

@@ -9,22 +9,47 @@ folders of the fits and tests it made, for :mod:`deepfake_audio.evaluate.tables`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 
 from deepfake_audio.data.split import groups_of
 from deepfake_audio.errors import UserError
+from deepfake_audio.files import atomic_write_text
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.training.cli import DeepfakeCLI
 
 
-def train_and_test(config: Path, seed: int, extra: list[str]) -> Path:
-    """Fit ``config`` with one seed, test its best checkpoint; return the run folder."""
+def train_and_test(config: Path, seed: int, extra: list[str], reuse: bool = False) -> Path:
+    """Fit ``config`` with one seed, test its best checkpoint; return the run folder. A fusion
+    recipe (:mod:`~deepfake_audio.training.fusion`) fits and tests its members, then fuses
+    them. With ``reuse``, a run of the same config file, seed and options that was already
+    fitted and tested (its ``protocol.json`` says so) is returned instead of a new fit."""
+    from deepfake_audio.training import fusion
+
+    if fusion.member_configs(config) is not None:
+        return fusion.train_and_fuse(config, seed, extra, reuse)
+    record = _record(config, seed, extra)
+    if reuse:
+        cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
+        for run in sorted(cli.experiment_dir.glob("version_*")):
+            folder = RunFolder(run)
+            done = folder.metrics.is_file() and folder.protocol.is_file()
+            if done and json.loads(folder.protocol.read_text()) == record:
+                print(f"deepfake compare: reusing {run}, fitted and tested with the same options")
+                return run
     fitted = DeepfakeCLI(args=["fit", f"--config={config}", f"--seed_everything={seed}", *extra])
     run = RunFolder(Path(fitted.trainer.log_dir))
     DeepfakeCLI(args=["test", f"--config={config}", f"--ckpt_path={run.checkpoint()}", *extra])
+    atomic_write_text(run.protocol, json.dumps(record, indent=2) + "\n")
     return run.path
+
+
+def _record(config: Path, seed: int, extra: list[str]) -> dict:
+    """What makes two protocol runs the same: the config file's content, the seed, the options."""
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()
+    return {"config": config.name, "config_sha256": digest, "seed": seed, "options": extra}
 
 
 def leave_out_folds(

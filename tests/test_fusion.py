@@ -1,0 +1,116 @@
+"""Learnt score fusion: a fusion recipe fits its members on one split (reusing tested fits),
+learns their weights on the validation windows, and its package scores files with both
+backends and in the app as the fused formula says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import CONFIG_DIR, needs_whisper, run_cli
+
+from deepfake_audio.errors import UserError
+from deepfake_audio.evaluate.scores import read_scores
+from deepfake_audio.runs import RunFolder
+from deepfake_audio.serve.app import analyse
+from deepfake_audio.serve.fusion import FusedDetector, load_detector, logits, read_fusion
+from deepfake_audio.training.fusion import PACKAGE, fuse_runs
+
+pytestmark = needs_whisper
+
+
+@pytest.fixture(scope="module")
+def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fusion")
+    recipe = root / "pair.yaml"
+    members = [str(CONFIG_DIR / "lstm.yaml"), str(CONFIG_DIR / "whisper_linear.yaml")]
+    recipe.write_text(yaml.safe_dump({"fusion": {"members": members}}))
+    # The members' own windows: 6.4 s of LSTM frames, 10 s of Whisper layers (one per clip).
+    options = [
+        f"--data.root={tiny_corpus}", "--data.batch_size=4", "--data.num_workers=0",
+        f"--trainer.default_root_dir={root / 'runs'}", "--trainer.accelerator=cpu",
+        "--trainer.devices=1", "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false", "--trainer.max_epochs=2",
+    ]  # fmt: skip
+    other_split = [*options, "--data.seed=7"]  # a tested run of another split, not reused
+    run_cli(["fit", f"--config={members[0]}", *other_split])
+    run_cli(["test", f"--config={members[0]}", *other_split])
+    with pytest.raises(SystemExit) as done:
+        run_cli(["fuse", "--config", str(recipe), "--", *options])
+    assert done.value.code == 0
+    return root
+
+
+def test_a_recipe_fits_its_members_on_one_split_and_fuses_them(fused_run: Path):
+    runs = fused_run / "runs"
+    fused = RunFolder(runs / "pair" / "version_0")
+    members = [RunFolder(runs / name / "version_1") for name in ("lstm",)] + [
+        RunFolder(runs / "whisper_linear" / "version_0")
+    ]
+    for member in members:  # fitted and tested for the fusion, with a record of how
+        assert member.metrics.is_file() and member.protocol.is_file()
+    assert fused.splits.read_text() == members[0].splits.read_text()
+    metrics = json.loads(fused.metrics.read_text())
+    scored = read_scores(fused.scores)
+    tested = [row for row in fused.splits.read_text().splitlines() if ",test," in row]
+    assert metrics["clips"] == len(scored) == len(tested) and 0 <= metrics["eer"] <= 1
+    fusion = read_fusion(fused.path / PACKAGE)
+    assert len(fusion.weights) == 2 and fusion.weights != (0.5, 0.5)  # learnt, not averaged
+    assert fusion.window_samples == 160_000  # the longer of the members' windows
+
+
+def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus: Path):
+    runs = fused_run / "runs"
+    before = sorted(p.name for p in (runs / "lstm").iterdir())
+    first = RunFolder(runs / "pair" / "version_0")
+    again = fuse_runs(
+        [runs / "lstm" / "version_1", runs / "whisper_linear" / "version_0"],
+        RunFolder(fused_run / "again"),
+    )
+    assert sorted(p.name for p in (runs / "lstm").iterdir()) == before
+    assert read_fusion(again.path / PACKAGE).weights == pytest.approx(
+        read_fusion(first.path / PACKAGE).weights
+    )
+    with pytest.raises(UserError, match="not made on the same split"):
+        fuse_runs(
+            [runs / "lstm" / "version_0", runs / "whisper_linear" / "version_0"],
+            RunFolder(fused_run / "mismatched"),
+        )
+
+
+def test_the_fused_package_scores_as_its_formula_with_both_backends(
+    fused_run: Path, tiny_corpus: Path
+):
+    package = fused_run / "runs" / "pair" / "version_0" / PACKAGE
+    clip = tiny_corpus / "0.flac"
+    with_torch = load_detector(package, device="cpu")
+    with_onnx = load_detector(package, "onnx")
+    assert isinstance(with_torch, FusedDetector) and isinstance(with_onnx, FusedDetector)
+    torch_detection = with_torch.detect_file(clip)
+    onnx_detection = with_onnx.detect_file(clip)
+    assert onnx_detection.windows == pytest.approx(torch_detection.windows, abs=2e-3)
+    fusion = read_fusion(package)
+    members = [load_detector(package / name, device="cpu") for name in fusion.members]
+    member_windows = np.stack(
+        [m.detect_file(clip, window_seconds=10.0).windows for m in members], axis=1
+    )
+    z = logits(member_windows) @ np.asarray(fusion.weights) + fusion.bias
+    assert torch_detection.windows == pytest.approx((1 / (1 + np.exp(-z))).tolist(), abs=1e-6)
+    assert torch_detection.prediction == (
+        "bona-fide" if torch_detection.score >= fusion.threshold else "spoof"
+    )
+    with pytest.raises(SystemExit) as done:
+        run_cli(["detect", str(package), str(clip), "--backend", "onnx"])
+    assert done.value.code == 0
+
+
+def test_the_app_explains_a_fused_model(fused_run: Path, tiny_corpus: Path):
+    package = fused_run / "runs" / "pair" / "version_0" / PACKAGE
+    verdict, windows, spectrogram = analyse(
+        load_detector(package, device="cpu"), tiny_corpus / "0.flac", 10.0
+    )
+    assert "The model fuses the scores of 2 models: (1) reads" in verdict
+    assert windows is not None and spectrogram.axes[0].images
