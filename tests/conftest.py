@@ -9,6 +9,7 @@ import sys
 import tempfile
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -83,6 +84,19 @@ def front_end_kind(config: Path) -> str:
     module, _, name = data["class_path"].rpartition(".")
     datamodule = getattr(import_module(module), name)
     return inspect.signature(datamodule).parameters["features"].default.kind
+
+
+def exported_package(network: torch.nn.Module, spec: Any, folder: Path) -> Path:
+    """``folder/package``: ``network`` (with its weights as they are) and ``spec`` exported as
+    ``deepfake export --onnx`` exports a checkpoint."""
+    from deepfake_audio.models.format import model_entry
+    from deepfake_audio.serve.export import export
+
+    checkpoint = folder / "model.ckpt"
+    state = {f"network.{key}": value for key, value in network.state_dict().items()}
+    entry = model_entry(network.config, spec)
+    torch.save({"deepfake_audio": entry, "state_dict": state}, checkpoint)
+    return export(checkpoint, folder / "package", onnx=True)
 
 
 def run_cli(args: list[str]) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import needs_whisper
+from conftest import exported_package, needs_whisper
 
 from deepfake_audio.audio import resample
 from deepfake_audio.features import (
@@ -21,12 +21,10 @@ from deepfake_audio.features import (
     features_from_dict,
     registered_front_ends,
 )
-from deepfake_audio.models.format import model_entry
 from deepfake_audio.models.networks.layers import LayerStatsNetwork
 from deepfake_audio.models.networks.rawnet2 import RawNet2Network
 from deepfake_audio.models.networks.tdnn import TDNNNetwork
 from deepfake_audio.reading import resample as numpy_resample
-from deepfake_audio.serve.export import export
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 
@@ -100,12 +98,7 @@ def test_numpy_resampling_is_torchaudios(rates: tuple[int, int]):
 def test_every_front_end_round_trips_through_export_and_both_backends(kind: str, tmp_path: Path):
     torch.manual_seed(0)
     spec, network = _model(kind)
-    network.eval()
-    checkpoint = tmp_path / "model.ckpt"
-    state = {f"network.{key}": value for key, value in network.state_dict().items()}
-    entry = model_entry(network.config, spec)
-    torch.save({"deepfake_audio": entry, "state_dict": state}, checkpoint)
-    package = export(checkpoint, tmp_path / "package", onnx=True)
+    package = exported_package(network.eval(), spec, tmp_path)
     clip = tmp_path / "clip.wav"
     sf.write(clip, _speechlike(int(2.5 * spec.window_samples), seed=3), 16_000)
     with_torch = AudioDetector.load(package, device="cpu").detect_file(clip)

@@ -12,18 +12,19 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import CONFIG_DIR, needs_whisper, run_cli, small_run_args
+from conftest import CONFIG_DIR, exported_package, needs_whisper, run_cli, small_run_args
 
 from deepfake_audio.data import LayerDataModule, MelImageDataModule
 from deepfake_audio.data.cache import WindowExtractor
 from deepfake_audio.evaluate.scores import read_scores
-from deepfake_audio.features import WhisperFeatures
+from deepfake_audio.features import InputSpec, LayerStack, WhisperFeatures
 from deepfake_audio.features.whisper.encoder import WhisperEncoder, WhisperFrontEnd, WhisperLogMel
 from deepfake_audio.features.whisper.numpy_encoder import log_mel
 from deepfake_audio.features.whisper.weights import MODELS
 from deepfake_audio.models.networks.layers import LayerMixNetwork
 from deepfake_audio.models.networks.pooling import AttentiveStatsNetwork
 from deepfake_audio.serve.inference import AudioDetector
+from deepfake_audio.serve.onnx import OnnxDetector
 from deepfake_audio.windows import window_starts
 
 pytestmark = needs_whisper
@@ -167,6 +168,25 @@ def test_finetuned_blocks_start_from_the_encoder_and_reproduce_its_layers():
     groups = tuned.parameter_groups()
     assert len(groups) == 2 and groups[1]["lr"] == tuned.finetune_lr
     assert sum(p.numel() for p in groups[1]["params"]) > 3_000_000  # two blocks and a norm
+
+
+def test_finetuned_blocks_export_to_onnx_with_the_head(tmp_path: Path):
+    features = WhisperFeatures(frames=50, train_hop=50)
+    spec = InputSpec(features, LayerStack(len(features.blocks)))
+    torch.manual_seed(0)
+    network = LayerMixNetwork(
+        spec.input_shape, AttentiveStatsNetwork, finetune=1, encoder="tiny.en"
+    )
+    with torch.no_grad():  # trained blocks differ from the packaged ones
+        for parameter in network.blocks.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    package = exported_package(network.eval(), spec, tmp_path)
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, _speechlike(2.5), 16_000)
+    with_torch = AudioDetector.load(package, device="cpu").detect_file(clip)
+    with_onnx = OnnxDetector.load(package).detect_file(clip)
+    assert len(with_torch.windows) == 3
+    assert with_onnx.windows == pytest.approx(with_torch.windows, abs=2e-3)
 
 
 def test_test_scores_equal_what_detect_says(tiny_corpus: Path, tmp_path: Path):

@@ -87,7 +87,7 @@ class LayerMixNetwork(Network):
             raise ValueError("finetune needs the encoder's name and a weighted sum (no layer)")
         if not 0 <= finetune < layers:
             raise ValueError(f"finetune must be 0 to {layers - 1} blocks, got {finetune}")
-        self.layers, self.layer = layers, layer
+        self.layers, self.layer, self.width = layers, layer, width
         self.finetune_lr = finetune_lr
         self.encoder = encoder
         self.weights = nn.Parameter(torch.zeros(layers)) if layer is None else None
@@ -145,15 +145,15 @@ class LayerMixNetwork(Network):
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         if self.layer is not None:
-            return self.head(F.layer_norm(stack[:, self.layer], stack.shape[-1:]))
+            return self.head(F.layer_norm(stack[:, self.layer], (self.width,)))
         if self.blocks:
-            first = stack.shape[1] - len(self.blocks)
+            first = self.layers - len(self.blocks)
             hidden, tuned = stack[:, first - 1], []
             for block in self.blocks:
                 hidden = block(hidden)
                 tuned.append(hidden)
             tuned[-1] = self.final_norm(tuned[-1])
             stack = torch.cat([stack[:, :first], torch.stack(tuned, dim=1)], dim=1)
-        normed = F.layer_norm(stack, stack.shape[-1:])
+        normed = F.layer_norm(stack, (self.width,))
         mixed = torch.einsum("blfw,l->bfw", normed, self.weights.softmax(dim=0))
         return self.head(mixed)
