@@ -135,7 +135,7 @@ def test_frozen_layers_are_cached_once_and_shared_by_every_head(
     options = {"root": tiny_corpus, "features": FEATURES, "num_workers": 0, "cache_dir": tmp_path}
     first = LayerDataModule(**options)
     first.setup("fit")
-    assert len(encoded) == 24 and first.input_shape == [5, 50, 384]
+    assert len(encoded) == 24 and first.input_shape == [50, 5, 384]
     LayerDataModule(**options, batch_size=4).setup("fit")  # another run, same front end
     assert len(encoded) == 24
     LayerDataModule(**{**options, "features": WhisperFeatures(frames=50, train_hop=50)}).setup(
@@ -146,8 +146,8 @@ def test_frozen_layers_are_cached_once_and_shared_by_every_head(
 
 def test_the_layer_weights_learn():
     torch.manual_seed(0)
-    network = LayerMixNetwork([5, 50, 384], AttentiveStatsNetwork)
-    stack = torch.randn(4, 5, 50, 384)
+    network = LayerMixNetwork([50, 5, 384], AttentiveStatsNetwork)
+    stack = torch.randn(4, 50, 5, 384)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(
         network(stack), torch.tensor([1.0, 0.0, 1.0, 0.0])
     )
@@ -159,10 +159,10 @@ def test_the_layer_weights_learn():
 def test_finetuned_blocks_start_from_the_encoder_and_reproduce_its_layers():
     features = WhisperFeatures(frames=50, train_hop=50)
     stack = WhisperFrontEnd(features)(torch.from_numpy(_speechlike(1.0)[None]))
-    stack = stack.reshape(1, 5, 384, 50).transpose(-2, -1)
+    stack = stack.transpose(-2, -1).reshape(1, 50, 5, 384)
     head = AttentiveStatsNetwork
-    frozen = LayerMixNetwork([5, 50, 384], head).eval()
-    tuned = LayerMixNetwork([5, 50, 384], head, finetune=2, encoder="tiny.en").eval()
+    frozen = LayerMixNetwork([50, 5, 384], head).eval()
+    tuned = LayerMixNetwork([50, 5, 384], head, finetune=2, encoder="tiny.en").eval()
     tuned.head.load_state_dict(frozen.head.state_dict())
     assert torch.allclose(tuned(stack), frozen(stack), atol=1e-4)  # untrained: the same layers
     groups = tuned.parameter_groups()

@@ -218,9 +218,11 @@ class ArrayCache:
         return self._key(path) in self.slices
 
     def __getitem__(self, path: Path) -> torch.Tensor:
+        """A file's array, ``[rows, frames]`` (a transposed view of a fresh float32 copy of the
+        stored ``[frames, rows]``: one pass over the data) or ``[samples]``."""
         start, stop = self.slices[self._key(path)]
-        stored = self._array()[start:stop]
-        return self.extractor.to_tensor(np.ascontiguousarray(stored.T))
+        values = self.extractor.to_tensor(self._array()[start:stop])
+        return values.T if values.ndim == 2 else values
 
     @classmethod
     def build_or_open(

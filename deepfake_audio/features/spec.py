@@ -155,27 +155,27 @@ class FrameGraph(Representation):
 
 @dataclass(frozen=True)
 class LayerStack(Representation):
-    """``[layers, frames, width]``: the features' blocks of rows (an encoder's layers) as a
-    stack of frame sequences, for networks that weigh or pool the layers."""
+    """``[frames, layers, width]``: the features' blocks of rows (an encoder's layers) side by
+    side in every frame, for networks that weigh or pool the layers. Frame-major, as caches
+    store frames: an item is a view of its cached features."""
 
     name: ClassVar[str] = "layers"
-    onnx_frames_axis: ClassVar[int | None] = 2
+    onnx_frames_axis: ClassVar[int | None] = 1
     layers: int = 1
 
     def shape(self, spec: InputSpec) -> list[int]:
-        return [self.layers, spec.features.frames, spec.features.frame_size // self.layers]
+        return [spec.features.frames, self.layers, spec.features.frame_size // self.layers]
 
     def batch(self, features: torch.Tensor) -> torch.Tensor:
-        stacked = features.unflatten(-2, (self.layers, -1))
-        return stacked.transpose(-2, -1).contiguous()
+        return features.transpose(-2, -1).unflatten(-1, (self.layers, -1))
 
     def numpy_batch(self, features: np.ndarray) -> np.ndarray:
         batch, rows, frames = features.shape
-        stacked = features.reshape(batch, self.layers, rows // self.layers, frames)
-        return np.ascontiguousarray(stacked.transpose(0, 1, 3, 2))
+        stacked = features.transpose(0, 2, 1).reshape(batch, frames, self.layers, -1)
+        return np.ascontiguousarray(stacked)
 
     def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
-        return inputs[item].transpose(-2, -1).flatten(0, 1)
+        return inputs[item].flatten(1).T
 
 
 @dataclass(frozen=True)

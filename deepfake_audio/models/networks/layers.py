@@ -1,4 +1,4 @@
-"""Heads on an encoder's layers ``[batch, layers, frames, width]`` (:class:`LayerStack`
+"""Heads on an encoder's layers ``[batch, frames, layers, width]`` (:class:`LayerStack`
 input): pooled statistics of every layer under one linear layer, and a learnt weighted sum of
 the layers (or one fixed layer) under any frame-sequence network, with the encoder's top
 blocks optionally fine-tuned.
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def _expect_layers(name: str, input_shape: list[int]) -> None:
-    expect_rank(name, input_shape, "[layers, frames, width]", "LayerDataModule")
+    expect_rank(name, input_shape, "[frames, layers, width]", "LayerDataModule")
 
 
 @register_network
@@ -44,13 +44,13 @@ class LayerStatsNetwork(Network):
     def __init__(self, input_shape: list[int], dropout: float = 0.0) -> None:
         super().__init__()
         _expect_layers("LayerStatsNetwork", input_shape)
-        layers, _, width = input_shape
+        _, layers, width = input_shape
         self.standardise = nn.BatchNorm1d(2 * layers * width, affine=False)
         self.dropout = nn.Dropout(dropout)
         self.linear = nn.Linear(2 * layers * width, 1)
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
-        std, mean = torch.std_mean(stack, dim=2)
+        std, mean = torch.std_mean(stack, dim=1)
         pooled = torch.cat([mean, std], dim=-1).flatten(1)
         return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
 
@@ -80,7 +80,7 @@ class LayerMixNetwork(Network):
     ) -> None:
         super().__init__()
         _expect_layers("LayerMixNetwork", input_shape)
-        layers, frames, width = input_shape
+        frames, layers, width = input_shape
         if layer is not None and not 0 <= layer < layers:
             raise ValueError(f"layer must be 0 to {layers - 1}, got {layer}")
         if finetune and (layer is not None or encoder is None):
@@ -145,15 +145,15 @@ class LayerMixNetwork(Network):
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         if self.layer is not None:
-            return self.head(F.layer_norm(stack[:, self.layer], (self.width,)))
+            return self.head(F.layer_norm(stack[:, :, self.layer], (self.width,)))
         if self.blocks:
             first = self.layers - len(self.blocks)
-            hidden, tuned = stack[:, first - 1], []
+            hidden, tuned = stack[:, :, first - 1], []
             for block in self.blocks:
                 hidden = block(hidden)
                 tuned.append(hidden)
             tuned[-1] = self.final_norm(tuned[-1])
-            stack = torch.cat([stack[:, :first], torch.stack(tuned, dim=1)], dim=1)
+            stack = torch.cat([stack[:, :, :first], torch.stack(tuned, dim=2)], dim=2)
         normed = F.layer_norm(stack, (self.width,))
-        mixed = torch.einsum("blfw,l->bfw", normed, self.weights.softmax(dim=0))
+        mixed = torch.einsum("bflw,l->bfw", normed, self.weights.softmax(dim=0))
         return self.head(mixed)
