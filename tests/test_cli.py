@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from argparse import ArgumentError
 from collections import Counter
@@ -32,15 +33,26 @@ def _marks(config: Path) -> list:
 
 
 @pytest.mark.parametrize("config", [pytest.param(c, marks=_marks(c), id=c.stem) for c in CONFIGS])
-def test_every_config_fits_with_fast_dev_run(config: Path, tiny_corpus: Path, tmp_path: Path):
+def test_every_config_fits_and_checkpoints_with_finite_losses(
+    config: Path, tiny_corpus: Path, tmp_path: Path
+):
+    one_batch = [
+        "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=1",
+        "--trainer.limit_val_batches=1",
+        "--trainer.num_sanity_val_steps=0",
+        "--trainer.log_every_n_steps=1",
+    ]
     run_cli(
-        [
-            "fit",
-            f"--config={config}",
-            *small_run_args(tiny_corpus, tmp_path, config=config),
-            "--trainer.fast_dev_run=true",
-        ]
+        ["fit", f"--config={config}", *small_run_args(tiny_corpus, tmp_path, config=config)]
+        + one_batch
     )
+    run = next((tmp_path / config.stem).glob("version_*"))
+    for checkpoint in ("best.ckpt", "last.ckpt"):
+        assert (run / "checkpoints" / checkpoint).is_file(), checkpoint
+    logged = EventAccumulator(str(run)).Reload()
+    for tag in ("train/loss", "val/loss"):
+        assert all(math.isfinite(event.value) for event in logged.Scalars(tag)), tag
 
 
 def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest.CaptureFixture):

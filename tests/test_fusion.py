@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIG_DIR, needs_whisper, run_cli
+from conftest import CONFIG_DIR, FUSIONS, needs_whisper, run_cli
 
 from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.scores import read_scores
@@ -114,3 +114,22 @@ def test_the_app_explains_a_fused_model(fused_run: Path, tiny_corpus: Path):
     )
     assert "The model fuses the scores of 2 models: (1) reads" in verdict
     assert windows is not None and spectrogram.axes[0].images
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", FUSIONS, ids=[path.stem for path in FUSIONS])
+def test_every_fusion_recipe_fits_fuses_and_tests(recipe: Path, tiny_corpus: Path, tmp_path: Path):
+    shrunk = [  # options every member takes: the members keep their own windows
+        f"--data.root={tiny_corpus}", "--data.batch_size=4", "--data.num_workers=0",
+        f"--trainer.default_root_dir={tmp_path}", "--trainer.accelerator=cpu",
+        "--trainer.devices=1", "--trainer.enable_progress_bar=false", "--trainer.max_epochs=1",
+        "--trainer.limit_train_batches=2", "--trainer.log_every_n_steps=1",
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as done:
+        run_cli(["fuse", "--config", str(recipe), "--", *shrunk])
+    assert done.value.code == 0
+    run = RunFolder(tmp_path / recipe.stem / "version_0")
+    metrics = json.loads(run.metrics.read_text())
+    assert metrics["clips"] == 6 and 0 <= metrics["eer"] <= 1
+    members = yaml.safe_load(recipe.read_text())["fusion"]["members"]
+    assert len(read_fusion(run.path / PACKAGE).weights) == len(members)

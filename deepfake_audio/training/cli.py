@@ -22,7 +22,7 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoVendorTi
 
 import torch  # noqa: E402
 from jsonargparse import Namespace  # noqa: E402
-from lightning.pytorch import Callback, Trainer  # noqa: E402
+from lightning.pytorch import Trainer  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
@@ -55,7 +55,11 @@ class DeepfakeCLI(LightningCLI):
     """LightningCLI with best-checkpoint tracking on ``val/eer`` and one log folder per config.
 
     ``--ckpt_path best|last`` (or none, for validate/test/predict) resolves to the newest fit
-    of the config.
+    of the config, and the checkpoint's detector arguments, brought to the current form
+    (:func:`~deepfake_audio.models.format.migrate_hyperparameters`), update the config.
+    Lightning applies a checkpoint's arguments before any public hook, without migrating them,
+    so :meth:`parse_arguments` holds the path back until :meth:`before_instantiate_classes`
+    has resolved it. Only LightningCLI's public hooks are overridden.
     """
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
@@ -126,10 +130,26 @@ class DeepfakeCLI(LightningCLI):
     def experiment_dir(self) -> Path:
         return Path(self._section(self.config).trainer.default_root_dir) / self.experiment_name
 
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Lightning's, holding the checkpoint path back (see the class's notes)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        section = self.config[subcommand] if subcommand else None
+        self._ckpt_path = section.get("ckpt_path") if section is not None else None
+        if self._ckpt_path is not None:
+            section.ckpt_path = None
+
     def before_instantiate_classes(self) -> None:
         config = self._section(self.config)
+        if config.get("trainer", {}).get("enable_checkpointing") is False:
+            # Honour it: the two checkpoint callbacks are always there, so they save nothing.
+            config.trainer.enable_checkpointing = True
+            for key in ("checkpoint", "last_checkpoint"):
+                config[key].save_top_k = 0
+                config[key].save_last = False
         if "ckpt_path" not in config:
             return
+        config.ckpt_path = self._ckpt_path
         if config.get("weights_only") is None:
             # Never unpickle a checkpoint unless asked to: --weights_only false for trusted ones.
             config.weights_only = True
@@ -148,15 +168,11 @@ class DeepfakeCLI(LightningCLI):
             if not Path(config.ckpt_path).is_file():
                 raise UserError(f"{config.ckpt_path}: no such checkpoint (--ckpt_path)")
             self.log_version = self._run_version(Path(config.ckpt_path))
+            self._apply_checkpoint_arguments(config.ckpt_path)  # replaces self.config: last
 
-    def _parse_ckpt_path(self) -> None:
-        """Lightning's: the checkpoint's detector arguments update the config; first brought to
-        the current form (:func:`~deepfake_audio.models.format.migrate_hyperparameters`), so a
-        format 1 checkpoint tests with today's config."""
-        subcommand = self.config.get("subcommand")
-        path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if not path or not Path(path).is_file():
-            return
+    def _apply_checkpoint_arguments(self, path: str) -> None:
+        """The checkpoint's detector arguments, in the current form, update the config (so a
+        format 1 checkpoint tests with today's config)."""
         try:
             checkpoint = torch.load(path, weights_only=True, map_location="cpu")
         except Exception as error:  # torch raises many types for a file that is no checkpoint
@@ -167,7 +183,7 @@ class DeepfakeCLI(LightningCLI):
             return
         if "_class_path" in hparams:
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
-        self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+        self.config = self.parser.parse_object({self.subcommand: {"model": hparams}}, self.config)
 
     def _run_version(self, checkpoint: Path) -> int | None:
         """The version of this experiment a checkpoint belongs to, so results log beside it."""
@@ -198,8 +214,3 @@ class DeepfakeCLI(LightningCLI):
     def _print_results(self, results: list[dict[str, float]], verbose: bool) -> None:
         if verbose and results and self.trainer.is_global_zero:
             print(format_metrics({name: float(value) for name, value in results[0].items()}))
-
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
-        if config.get("enable_checkpointing") is False:  # honour it: drop our checkpointing
-            callbacks = [c for c in callbacks if not isinstance(c, ModelCheckpoint)]
-        return super()._instantiate_trainer(config, callbacks)
