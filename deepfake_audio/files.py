@@ -1,4 +1,5 @@
-"""Writing result files so that a killed process never leaves half a file that looks whole."""
+"""Writing result files so that a killed process never leaves half a file that looks whole, and
+paths as records show them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,26 @@ def atomic_write(path: Path, mode: str = "w", **open_options) -> Iterator[IO]:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def portable(path: str | Path) -> str:
+    """A path as records, cards and reports show it: an absolute one relative to the working
+    directory (climbing with ``..`` where it must), so that no record names the folders of the
+    machine it was made on."""
+    return os.path.relpath(path) if os.path.isabs(path) else str(path)
+
+
+def portable_command(arguments: list[str]) -> list[str]:
+    """A command's arguments with absolute paths (``PATH`` or ``--option=PATH``) made
+    :func:`portable`."""
+    shown = []
+    for argument in arguments:
+        option, equals, value = argument.rpartition("=")
+        if equals and os.path.isabs(value):
+            shown.append(f"{option}={portable(value)}")
+        else:
+            shown.append(portable(argument) if os.path.isabs(argument) else argument)
+    return shown
 
 
 def atomic_write_text(path: Path, text: str) -> None:

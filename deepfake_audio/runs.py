@@ -53,6 +53,11 @@ class RunFolder:
         return max(runs, key=lambda run: run.version) if runs else None
 
     @property
+    def label(self) -> str:
+        """The run named by its experiment (config) and version: ``best/version_0``."""
+        return f"{self.path.parent.name}/{self.path.name}"
+
+    @property
     def version(self) -> int | None:
         """N of a ``version_N`` folder, else None."""
         match = _VERSION.fullmatch(self.path.name)

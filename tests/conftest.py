@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,18 @@ def front_end_kind(config: Path) -> str:
     module, _, name = data["class_path"].rpartition(".")
     datamodule = getattr(import_module(module), name)
     return inspect.signature(datamodule).parameters["features"].default.kind
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.-]+/)+[\w.-]+")
+
+
+def machine_paths(folder: Path) -> list[str]:
+    """Absolute paths named in the text files of a folder (cards, configs, release notes)."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in (".md", ".json", ".yaml", ".txt", ".csv"):
+            found += [f"{path.name}: {hit}" for hit in ABSOLUTE_PATH.findall(path.read_text())]
+    return found
 
 
 def exported_package(network: torch.nn.Module, spec: Any, folder: Path) -> Path:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR, run_cli, small_run_args
+from conftest import CONFIG_DIR, machine_paths, run_cli, small_run_args
 
 from deepfake_audio.errors import UserError
 from deepfake_audio.serve.builtin import builtin_model, builtin_names, is_model
@@ -24,9 +24,10 @@ def test_the_default_model_ships_small_with_its_card():
         folder = builtin_model(name)
         assert is_model(folder)
         assert sum(f.stat().st_size for f in folder.iterdir()) < 5 * 2**20
-        assert json.loads((folder / "config.json").read_text())["format_version"] == 2
+        assert json.loads((folder / "config.json").read_text())["format_version"] in (2, 3)
         card = (folder / "README.md").read_text()
         assert "## Release" in card and "commit" in card and "## Evaluation" in card
+        assert machine_paths(folder) == []
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -71,6 +72,8 @@ def test_release_installs_a_trained_package_with_its_notes(
     release.main(["--config", config, "--name", "mine", "--notes", str(notes), "--", *extra])
     card = (installed / "mine" / "README.md").read_text()
     assert "## Release" in card and "not for music" in card and "--name mine" in card
+    assert "training run: lstm/version_0" in card
+    assert machine_paths(installed / "mine") == []  # the corpus and notes were absolute paths
     run = tmp_path / "runs" / "lstm" / "version_0"
     assert AudioDetector.load(installed / "mine", device="cpu").threshold == pytest.approx(
         AudioDetector.load(run / "checkpoints" / "best.ckpt", device="cpu").threshold

@@ -86,6 +86,9 @@ def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
     assert "test/eer/griffinlim_mel" in output and "test/eer/lpc_pulse" in output
     # The logged test metrics are the clips' (windows averaged), as in metrics.json.
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["checkpoint"] == "checkpoints/best.ckpt"  # named from the run, not the disk
+    environment = json.loads((run_dir / "environment-test.json").read_text())
+    assert not any(arg.startswith("/") for arg in environment["command"])
     scalars = EventAccumulator(str(run_dir)).Reload()
     assert scalars.Scalars("test/auroc")[-1].value == pytest.approx(metrics["auroc"], abs=1e-6)
     assert scalars.Scalars("test/eer")[-1].value == pytest.approx(metrics["eer"], abs=1e-6)

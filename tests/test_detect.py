@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import run_cli
+from conftest import machine_paths, run_cli
 
 from deepfake_audio.serve.detect import expand
 from deepfake_audio.serve.inference import AudioDetector
@@ -103,6 +103,7 @@ def test_export_then_load_scores_identically(checkpoint: Path, folder: Path, tmp
         assert a.windows == b.windows
     card = (package / "README.md").read_text()
     assert "Intended use and limitations" in card and f"{from_package.threshold:.4f}" in card
+    assert machine_paths(package) == []  # trained on a corpus named by an absolute path
 
 
 def test_window_starts_cover_the_clip():

@@ -33,6 +33,7 @@ from deepfake_audio.data.report import DataReport
 from deepfake_audio.data.split import SplitSpec, make_splits
 from deepfake_audio.errors import UserError
 from deepfake_audio.features import Features, InputSpec, Representation, SpectralFeatures
+from deepfake_audio.files import portable
 from deepfake_audio.runs import RunFolder
 
 Placement = Literal["cache", "worker", "device"]
@@ -177,7 +178,7 @@ class AudioDataModule(LightningDataModule):
     @property
     def corpus_label(self) -> str:
         """The corpora for messages and reports."""
-        return ", ".join(map(str, self.corpus_roots))
+        return ", ".join(map(portable, self.corpus_roots))
 
     @property
     def wave_training(self) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 from deepfake_audio.audio import load_audio
 from deepfake_audio.data.cache import scan
 from deepfake_audio.data.corpus import LABEL_NAMES, SPLITS, Clip
-from deepfake_audio.files import atomic_write, atomic_write_text
+from deepfake_audio.files import atomic_write, atomic_write_text, portable
 from deepfake_audio.runs import RunFolder
 
 SPLIT_COLUMNS = ["path", "label", "speaker", "split", "attack", "corpus", "source", "codec"]
@@ -86,7 +86,8 @@ class DataReport:
             ]
         if self.unreadable:
             lines += ["", "unreadable files:"]
-            lines += [f"  {path}: {reason}" for path, reason in sorted(self.unreadable.items())]
+            unreadable = sorted(self.unreadable.items())
+            lines += [f"  {portable(path)}: {reason}" for path, reason in unreadable]
         return "\n".join(lines)
 
     def write(self, run: RunFolder) -> None:

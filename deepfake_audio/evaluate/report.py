@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -208,7 +209,8 @@ class TestReport(ScoreCollector):
             run = RunFolder(Path(log_dir))
             run.path.mkdir(parents=True, exist_ok=True)
             write_scores(scored, run)
-            summary["checkpoint"] = trainer.ckpt_path
+            checkpoint = trainer.ckpt_path  # named from the run's folder: no machine path
+            summary["checkpoint"] = os.path.relpath(checkpoint, run.path) if checkpoint else None
             text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
             atomic_write_text(run.metrics, text + "\n")
             written = ", ".join(

@@ -24,6 +24,7 @@ import torch
 
 from deepfake_audio import __version__
 from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.files import portable
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve import onnx
@@ -69,7 +70,7 @@ def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, 
 def _run_facts(checkpoint: Path) -> dict[str, Any]:
     """Test metrics and training data of the run a checkpoint belongs to, where recorded."""
     run = RunFolder.of(checkpoint.resolve())
-    facts: dict[str, Any] = {"checkpoint": checkpoint.name, "run": run.path.name}
+    facts: dict[str, Any] = {"checkpoint": checkpoint.name, "run": run.label}
     if run.metrics.is_file():
         metrics = run.read_metrics()
         keep = ("clips", "bona_fide", "spoof", "eer", "eer_ci95", "auroc", "at_0.5", "per_attack")
@@ -77,9 +78,12 @@ def _run_facts(checkpoint: Path) -> dict[str, Any]:
     if run.config().is_file():
         data = run.read_config().get("data", {})
         options = data.get("init_args", {})
+        root = options.get("root")
         facts["training_data"] = {
             "datamodule": data.get("class_path"),
-            "root": options.get("root") or "built-in demo set",
+            "root": ([portable(r) for r in root] if isinstance(root, list) else portable(root))
+            if root
+            else "built-in demo set",
             "format": options.get("format"),
             "split": options.get("split"),
             "seed": options.get("seed"),

@@ -142,7 +142,7 @@ def fuse_runs(runs: list[Path], out: RunFolder) -> RunFolder:
     atomic_write_text(out.metrics, json.dumps(json_safe(summary), indent=2) + "\n")
     shutil.copyfile(members[0].splits, out.splits)
     record = {
-        "fusion": {"runs": [str(m.path) for m in members], "weights": weights, "bias": bias,
+        "fusion": {"runs": [m.label for m in members], "weights": weights, "bias": bias,
                    "threshold": threshold},
         "data": members[0].read_config().get("data", {}),
     }  # fmt: skip
@@ -188,8 +188,7 @@ def fusion_card(fusion: Fusion, members: list[RunFolder]) -> str:
         "|---|---|---|",
     ]
     for folder, weight, member in zip(fusion.members, fusion.weights, members, strict=True):
-        lines.append(f"| `{folder}` | {weight:.3f} | {member.path.parent.name} run "
-                     f"{member.name} |")  # fmt: skip
+        lines.append(f"| `{folder}` | {weight:.3f} | run {member.label} |")
     lines += [f"| bias | {fusion.bias:.3f} | |", ""]
     if metrics:
         lines.append(

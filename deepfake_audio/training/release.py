@@ -22,6 +22,7 @@ from pathlib import Path
 
 from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.errors import UserError
+from deepfake_audio.files import portable, portable_command
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import FOLDER
 from deepfake_audio.serve.export import export
@@ -72,8 +73,9 @@ def release(
     lines = [
         "",
         "## Release",
-        f"- built by `{command}` at commit {_commit()}, config `{config}`, seed {seed}",
-        f"- training run: {run.path} ({size:.1f} MB package), trained at commit {_trained_at(run)}",
+        f"- built by `{command}` at commit {_commit()}, config `{portable(config)}`, seed {seed}",
+        f"- training run: {run.label} ({size:.1f} MB package), trained at commit "
+        f"{_trained_at(run)}",
     ]
     if notes is not None:
         lines += ["", notes.read_text().strip()]
@@ -99,7 +101,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--run", type=Path, help="a fitted and tested run folder of --config")
     options = parser.parse_args(own)
-    command = shlex.join(["python", "-m", "deepfake_audio.training.release", *args])
+    shown = portable_command(args)
+    command = shlex.join(["python", "-m", "deepfake_audio.training.release", *shown])
     target = release(
         options.config, options.name, extra, options.notes, options.seed, command, options.run
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 
-from deepfake_audio.files import atomic_write_text
+from deepfake_audio.files import atomic_write_text, portable_command
 from deepfake_audio.runs import RunFolder
 
 PACKAGES = (
@@ -43,7 +43,7 @@ def environment() -> dict:
             versions[package] = None
     status = git("status", "--porcelain")
     return {
-        "command": sys.argv,
+        "command": portable_command(sys.argv),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,
