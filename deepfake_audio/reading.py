@@ -44,6 +44,20 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), rate
 
 
+def voiced_span(wave: np.ndarray, sample_rate: int, top_db: float) -> tuple[int, int]:
+    """``(start, stop)`` of a waveform without its silent ends: the 20 ms frames at either end
+    whose energy is more than ``top_db`` dB below the loudest frame's. All of it when nothing
+    is louder (digital silence)."""
+    frame = max(1, sample_rate // 50)
+    count = max(1, len(wave) // frame)
+    energies = np.square(wave[: count * frame].reshape(count, -1), dtype=np.float64).mean(axis=1)
+    loud = np.flatnonzero(energies >= energies.max() * 10 ** (-top_db / 10))
+    if energies.max() <= 0 or not len(loud):
+        return 0, len(wave)
+    stop = len(wave) if loud[-1] == count - 1 else (loud[-1] + 1) * frame
+    return int(loud[0] * frame), int(stop)
+
+
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Mono float32 waveform at ``sample_rate``, as :func:`deepfake_audio.audio.load_audio`
     reads it, without torch."""

@@ -4,6 +4,7 @@ normalisation and resampling) keep one contract."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,12 @@ import torch
 from conftest import exported_package, needs_whisper
 
 from deepfake_audio.audio import resample
+from deepfake_audio.data.cache import UtteranceExtractor
 from deepfake_audio.features import (
     FrameSequence,
     InputSpec,
     LayerStack,
+    SpectralFeatures,
     Waveform,
     features_from_dict,
     registered_front_ends,
@@ -25,6 +28,8 @@ from deepfake_audio.models.networks.layers import LayerStatsNetwork
 from deepfake_audio.models.networks.rawnet2 import RawNet2Network
 from deepfake_audio.models.networks.tdnn import TDNNNetwork
 from deepfake_audio.reading import resample as numpy_resample
+from deepfake_audio.reading import voiced_span
+from deepfake_audio.serve.fusion import load_detector
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
 
@@ -107,3 +112,28 @@ def test_every_front_end_round_trips_through_export_and_both_backends(kind: str,
     assert len(with_torch.windows) == len(with_onnx.windows) == 3
     assert with_onnx.windows == pytest.approx(with_torch.windows, abs=2e-3)
     assert AudioDetector.load(package).spec == spec
+
+
+def test_trimming_cuts_the_silent_ends_in_the_cache_and_in_detection(tmp_path: Path):
+    speech = _speechlike(320 * 100)  # 2 s, loud throughout
+    padded = np.concatenate(
+        [np.zeros(320 * 40), 1e-4 * speech[: 320 * 20], speech, np.zeros(320 * 25)]
+    )
+    assert voiced_span(padded, 16_000, 40.0) == (320 * 60, 320 * 160)
+    assert voiced_span(np.zeros(800), 16_000, 40.0) == (0, 800)  # digital silence: all of it
+    sf.write(tmp_path / "speech.wav", speech, 16_000)
+    sf.write(tmp_path / "padded.wav", padded.astype(np.float32), 16_000)
+    features = replace(SpectralFeatures.example(), trim_db=40.0)
+    cached = UtteranceExtractor(features)(tmp_path / "padded.wav")
+    expected = UtteranceExtractor(replace(features, trim_db=None))(tmp_path / "speech.wav")
+    assert cached.shape == expected.shape and np.abs(cached - expected).max() < 1e-2
+    spec = InputSpec(features, FrameSequence())
+    torch.manual_seed(0)
+    package = exported_package(TDNNNetwork(spec.input_shape, channels=8).eval(), spec, tmp_path)
+    for backend in ("torch", "onnx"):
+        detector = load_detector(package, backend, device="cpu")
+        alone, with_silence = (
+            detector.detect_file(tmp_path / f"{n}.wav") for n in ("speech", "padded")
+        )
+        assert with_silence.duration == pytest.approx(alone.duration)
+        assert with_silence.windows == pytest.approx(alone.windows, abs=1e-5)

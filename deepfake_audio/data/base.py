@@ -45,13 +45,14 @@ def _one_thread(_: int) -> None:
 
 
 class _DecodeEachTime:
-    """Read a clip's waveform from its file on every access (no cache: the seed's path)."""
+    """Read a clip's waveform from its file on every access (no cache: the seed's path),
+    trimmed as the front end says."""
 
-    def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = sample_rate
+    def __init__(self, features: Features) -> None:
+        self.features = features
 
     def __call__(self, clip: Clip) -> torch.Tensor:
-        return load_audio(clip.path, self.sample_rate)
+        return self.features.trimmed(load_audio(clip.path, self.features.sample_rate))
 
 
 class _FromCache:
@@ -210,7 +211,7 @@ class AudioDataModule(LightningDataModule):
         device)."""
         extractors: dict[str, Extractor] = {"features": features_extractor(self.features)}
         if self.features.framed and self.placement("train", True) != "cache":
-            extractors["waveform"] = WaveformExtractor(self.features.sample_rate)
+            extractors["waveform"] = WaveformExtractor(self.features)
         return extractors
 
     def index(self) -> list[Clip]:
@@ -277,7 +278,7 @@ class AudioDataModule(LightningDataModule):
             self._readers.setdefault("waveform", self._readers["features"])  # the identity's
             return first.unreadable_among([clip.path for clip in clips])
         rate = self.input_spec.sample_rate
-        self._readers = {"waveform": _DecodeEachTime(rate)}
+        self._readers = {"waveform": _DecodeEachTime(self.features)}
         return DataReport.check_files(clips, rate, self.num_workers)
 
     def _setup_predict(self) -> None:
@@ -288,7 +289,7 @@ class AudioDataModule(LightningDataModule):
         clips = self.index()
         rate = self.input_spec.sample_rate
         self.unreadable = DataReport.check_files(clips, rate, self.num_workers)
-        self._readers["predict"] = _DecodeEachTime(rate)
+        self._readers["predict"] = _DecodeEachTime(self.features)
         self.clips["predict"] = [clip for clip in clips if clip.path not in self.unreadable]
 
     def _dataset(self, split: str, train: bool, windows: bool = False) -> ClipDataset:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from deepfake_audio.audio import SAMPLE_RATE, fit_length, load_audio
+from deepfake_audio.audio import fit_length, load_audio
 from deepfake_audio.features import Features
 from deepfake_audio.windows import window_starts
 
@@ -57,7 +57,7 @@ class UtteranceExtractor:
         return self.features.front_end()
 
     def __call__(self, path: Path) -> np.ndarray:
-        wave = load_audio(path, self.features.sample_rate)
+        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
         window = self.features.window_samples
         if wave.shape[-1] < window:
             wave = fit_length(wave, window)
@@ -86,7 +86,7 @@ class WindowExtractor:
         return self.features.front_end()
 
     def __call__(self, path: Path) -> np.ndarray:
-        wave = load_audio(path, self.features.sample_rate)
+        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
         window = self.features.window_samples
         hop = window // self.features.frames * self.features.train_hop
         starts = window_starts(wave.shape[-1], window, hop)
@@ -100,16 +100,19 @@ class WindowExtractor:
 
 @dataclass(frozen=True)
 class WaveformExtractor:
-    """Mono waveform at ``sample_rate``, stored as 16-bit integers (clipped to [-1, 1])."""
+    """Mono waveform at the front end's sample rate, trimmed as it says, stored as 16-bit
+    integers (clipped to [-1, 1])."""
 
-    sample_rate: int = SAMPLE_RATE
+    features: Features
     dtype = np.int16
 
     def settings(self) -> dict:
-        return {"kind": "waveform", "sample_rate": self.sample_rate}
+        trim = {} if self.features.trim_db is None else {"trim_db": self.features.trim_db}
+        return {"kind": "waveform", "sample_rate": self.features.sample_rate, **trim}
 
     def __call__(self, path: Path) -> np.ndarray:
-        wave = load_audio(path, self.sample_rate).clamp(-1.0, 1.0)
+        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
+        wave = wave.clamp(-1.0, 1.0)
         return (wave * 32767.0).round().numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
@@ -123,7 +126,7 @@ def features_extractor(features: Features) -> Extractor:
     """What caches a front end's output: the waveform itself for the identity front end, whole
     utterances for a local one, windows for the others."""
     if not features.framed:
-        return WaveformExtractor(features.sample_rate)
+        return WaveformExtractor(features)
     return UtteranceExtractor(features) if features.local else WindowExtractor(features)
 
 

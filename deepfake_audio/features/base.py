@@ -12,9 +12,9 @@ nothing else switches on its type. Nothing here imports torch at import time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -28,8 +28,10 @@ SAMPLE_RATE = 16_000  # what every front end reads unless its settings say other
 _REGISTRY: dict[str, type[Features]] = {}
 
 NumpyFrontEnd = Callable[[np.ndarray], np.ndarray]  # windows [n, samples] -> [n, rows, frames]
+Wave = TypeVar("Wave")  # a waveform: a numpy array or a torch tensor
 
 
+@dataclass(frozen=True)
 class Features:
     """Base class of front-end settings: subclasses are frozen dataclasses registered by
     :attr:`kind` (picklable, so DataLoader workers and cache builders can use them).
@@ -37,16 +39,21 @@ class Features:
     A front end maps windows ``[..., window_samples]`` to ``[..., rows, frames]``; the rows
     fall into :attr:`blocks`, each standardised on its own per window by :meth:`normalise`
     (none: the output is used as it is).
+
+    ``trim_db`` (every front end's) cuts each clip's leading and trailing silence before its
+    windows are made: the 20 ms frames at either end that are more than ``trim_db`` dB below
+    the clip's loudest frame, in training, tests and detection alike (:meth:`trimmed`). How
+    much silence a recording or a synthesiser leaves around speech varies by source, not by
+    class, and a detector should not learn it.
     """
+
+    trim_db: float | None = None
 
     kind: ClassVar[str]
     local: ClassVar[bool] = True  # each frame depends on its neighbourhood only: caches crop
     banded: ClassVar[bool] = False  # rows are filterbank bands (what band masks need)
     standardised: ClassVar[bool] = True  # False: :meth:`normalise` leaves values as they are
     framed: ClassVar[bool] = True  # False: a window is its samples, not [rows, frames]
-
-    sample_rate: int
-    frames: int
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -122,8 +129,23 @@ class Features:
         """Small settings for tests and benchmarks."""
         return cls()
 
+    def trimmed(self, wave: Wave) -> Wave:
+        """A clip's waveform at :attr:`sample_rate` without its silent ends (see ``trim_db``;
+        as it is without)."""
+        if self.trim_db is None:
+            return wave
+        from deepfake_audio.reading import voiced_span
+
+        start, stop = voiced_span(np.asarray(wave), self.sample_rate, self.trim_db)
+        return wave[start:stop]
+
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **asdict(self)}
+        """The settings by name, with the kind; ``trim_db`` only when set, so that the models
+        and caches made before it existed read the same."""
+        settings = asdict(self)
+        if settings["trim_db"] is None:
+            del settings["trim_db"]
+        return {"kind": self.kind, **settings}
 
 
 def registered_front_ends() -> dict[str, type[Features]]:

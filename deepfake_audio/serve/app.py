@@ -28,7 +28,6 @@ import soundfile as sf
 import torch
 from matplotlib.figure import Figure
 
-from deepfake_audio.audio import load_audio
 from deepfake_audio.console import PlainHelpFormatter
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.runs import RunFolder
@@ -140,7 +139,7 @@ def analyse(detector: WindowedDetector, path: str | Path | None, max_seconds: fl
                 None,
                 None,
             )
-        wave = load_audio(path, detector.spec.sample_rate)
+        wave = detector.read(path)
     except Exception:  # soundfile raises several types for input that is not audio
         return (
             f"'{name}' could not be read as audio: please upload a speech recording "

@@ -100,9 +100,12 @@ class FusedDetector(WindowedDetector):
     def __init__(
         self, fusion: Fusion, members: list[WindowedDetector], threshold: float | None = None
     ) -> None:
-        rates = {member.spec.sample_rate for member in members}
-        if len(rates) > 1:
-            raise ValueError(f"the members of a fusion read different sample rates: {rates}")
+        reading = {(m.spec.sample_rate, m.spec.features.trim_db) for m in members}
+        if len(reading) > 1:
+            raise ValueError(
+                "the members of a fusion read audio differently (sample rate, trim_db): "
+                f"{sorted(reading, key=str)}"
+            )
         self.fusion = fusion
         self.members = members
         self.threshold = fusion.threshold if threshold is None else threshold

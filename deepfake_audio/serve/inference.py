@@ -39,7 +39,7 @@ class AudioDetector(WindowedDetector):
         return cls(*load_model(path), **options)
 
     def read(self, path: str | Path) -> torch.Tensor:
-        return load_audio(path, self.spec.sample_rate)
+        return self.spec.features.trimmed(load_audio(path, self.spec.sample_rate))
 
     def to_wave(self, samples: np.ndarray, file_rate: int) -> torch.Tensor:
         return resample(samples, file_rate, self.spec.sample_rate)

@@ -47,7 +47,7 @@ class OnnxDetector(WindowedDetector):
         return cls(folder, **options)
 
     def read(self, path: str | Path) -> np.ndarray:
-        return read_audio(path, self.spec.sample_rate)
+        return self.spec.features.trimmed(read_audio(path, self.spec.sample_rate))
 
     def to_wave(self, samples: np.ndarray, file_rate: int) -> np.ndarray:
         rate = self.spec.sample_rate

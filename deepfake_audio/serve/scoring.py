@@ -85,6 +85,7 @@ class WindowedDetector:
         return f"reads {self.spec.features.describe()}"
 
     def read(self, path: str | Path) -> Any:
+        """A file as a mono waveform at the model's rate, trimmed as its front end says."""
         raise NotImplementedError
 
     def to_wave(self, samples: np.ndarray, file_rate: int) -> Any:
@@ -136,7 +137,7 @@ class WindowedDetector:
         """Score one file; an unreadable file gives a Detection with ``error`` set.
 
         Files longer than :data:`STREAM_SECONDS` are read a batch of windows at a time, so
-        memory stays bounded however long the recording.
+        memory stays bounded however long the recording (and their ends are not trimmed).
         """
         options = {"aggregate": aggregate, "batch_size": batch_size}
         try:
