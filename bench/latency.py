@@ -56,7 +56,8 @@ from deepfake_audio.serve.onnx import OnnxDetector
 IMAGE = InputSpec(SpectralFeatures(), Image(3))
 GRAPH = InputSpec(SpectralFeatures(), FrameGraph(8))
 SEQUENCE = InputSpec(SpectralFeatures(n_mels=128, frames=200), FrameSequence())
-WAVEFORM = InputSpec(WaveformFeatures(window_samples=64_600), Waveform())  # about 4 s, as rawnet2 and aasist
+# About 4 s, as rawnet2 and aasist.
+WAVEFORM = InputSpec(WaveformFeatures(window_samples=64_600), Waveform())
 WHISPER = InputSpec(WhisperFeatures(frames=200, layers=(4,), standardised=True), FrameSequence())
 DARTS_GENOTYPE = Path(__file__).resolve().parents[1] / "configs" / "darts_genotype.json"
 

@@ -31,23 +31,18 @@ NumpyFrontEnd = Callable[[np.ndarray], np.ndarray]  # windows [n, samples] -> [n
 Wave = TypeVar("Wave")  # a waveform: a numpy array or a torch tensor
 
 
-@dataclass(frozen=True)
 class Features:
-    """Base class of front-end settings: subclasses are frozen dataclasses registered by
-    :attr:`kind` (picklable, so DataLoader workers and cache builders can use them).
+    """The front-end protocol: what data, models and every backend ask of a front end. The
+    registered front ends are frozen dataclasses derived from :class:`FrontEndSettings`
+    (picklable, so DataLoader workers and cache builders can use them), registered by
+    :attr:`kind`. A plain class, so that a config picks one by its ``class_path``.
 
     A front end maps windows ``[..., window_samples]`` to ``[..., rows, frames]``; the rows
     fall into :attr:`blocks`, each standardised on its own per window by :meth:`normalise`
     (none: the output is used as it is).
-
-    ``trim_db`` (every front end's) cuts each clip's leading and trailing silence before its
-    windows are made: the 20 ms frames at either end that are more than ``trim_db`` dB below
-    the clip's loudest frame, in training, tests and detection alike (:meth:`trimmed`). How
-    much silence a recording or a synthesiser leaves around speech varies by source, not by
-    class, and a detector should not learn it.
     """
 
-    trim_db: float | None = None
+    trim_db: float | None  # see FrontEndSettings
 
     kind: ClassVar[str]
     local: ClassVar[bool] = True  # each frame depends on its neighbourhood only: caches crop
@@ -146,6 +141,20 @@ class Features:
         if settings["trim_db"] is None:
             del settings["trim_db"]
         return {"kind": self.kind, **settings}
+
+
+@dataclass(frozen=True)
+class FrontEndSettings(Features):
+    """The settings every front end has: the base of the registered ones.
+
+    ``trim_db`` cuts each clip's leading and trailing silence before its windows are made: the
+    20 ms frames at either end that are more than ``trim_db`` dB below the clip's loudest
+    frame, in training, tests and detection alike (:meth:`~Features.trimmed`). How much silence
+    a recording or a synthesiser leaves around speech varies by source, not by class, and a
+    detector should not learn it.
+    """
+
+    trim_db: float | None = None
 
 
 def registered_front_ends() -> dict[str, type[Features]]:

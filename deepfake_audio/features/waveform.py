@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from deepfake_audio.features.base import SAMPLE_RATE, Features, NumpyFrontEnd
+from deepfake_audio.features.base import SAMPLE_RATE, FrontEndSettings, NumpyFrontEnd
 
 if TYPE_CHECKING:
     from torch import nn
@@ -19,7 +19,7 @@ def _identity(windows: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class WaveformFeatures(Features):
+class WaveformFeatures(FrontEndSettings):
     """``window_samples`` samples at ``sample_rate``, as they are (64,600 at 16 kHz, about 4 s,
     as in the RawNet2 and AASIST papers); a window is ``[samples]``, not ``[rows, frames]``."""
 

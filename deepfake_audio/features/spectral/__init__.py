@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from deepfake_audio.features.base import SAMPLE_RATE, Features, NumpyFrontEnd
+from deepfake_audio.features.base import SAMPLE_RATE, FrontEndSettings, NumpyFrontEnd
 
 if TYPE_CHECKING:
     from torch import nn
@@ -21,7 +21,7 @@ DCT = "dct.npy"  # the DCT matrix [n_mels, cepstra], for cepstra
 
 
 @dataclass(frozen=True)
-class SpectralFeatures(Features):
+class SpectralFeatures(FrontEndSettings):
     """What the front end computes from a waveform: log filterbank energies, optionally their
     cepstra, frame-to-frame differences and the bands' phase deviations.
 

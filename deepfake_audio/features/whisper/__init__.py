@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from deepfake_audio.features.base import SAMPLE_RATE, Features, NumpyFrontEnd
+from deepfake_audio.features.base import SAMPLE_RATE, Features, FrontEndSettings, NumpyFrontEnd
 from deepfake_audio.features.whisper.weights import MODELS
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def mel_filters() -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class WhisperFeatures(Features):
+class WhisperFeatures(FrontEndSettings):
     """Frozen Whisper encoder layers: ``frames`` encoder frames per window (50 a second: 200
     are 4 s, 500 are 10 s, at most 1,500), each the chosen ``layers`` stacked (``None``: every
     one; layer 0 is the embedding, layer N block N's output, the last one after the final
