@@ -22,7 +22,8 @@ def log_mel(windows: np.ndarray) -> np.ndarray:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))).astype(np.float32)
+    # Python floats, not numpy scalars: a float64 scalar would turn the arrays into float64.
+    return 0.5 * x * (1.0 + erf(x * 0.5**0.5))
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -55,8 +56,11 @@ class NumpyWhisperEncoder:
             hidden, w[f"{attention}/layer_norm/gamma"], w[f"{attention}/layer_norm/beta"]
         )
         qkv = normed @ w[f"{attention}/linear_0/weight"].T + w[f"{attention}/linear_0/bias"]
-        query, key, value = qkv.reshape(batch, frames, 3, self.heads, -1).transpose(2, 0, 3, 1, 4)
-        scores = query @ key.transpose(0, 1, 3, 2) / np.sqrt(width // self.heads)
+        # Contiguous heads: numpy multiplies strided stacks of matrices without BLAS.
+        heads = qkv.reshape(batch, frames, 3, self.heads, -1).transpose(2, 0, 3, 1, 4)
+        query, key, value = np.ascontiguousarray(heads)
+        keys = np.ascontiguousarray(key.transpose(0, 1, 3, 2))
+        scores = query @ keys / (width // self.heads) ** 0.5
         scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
         scores /= scores.sum(axis=-1, keepdims=True)
         attended = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, frames, width)
