@@ -10,7 +10,7 @@ SEEDS ?= 2
 # One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: help install demo test bench lint format fit evaluate reproduce-classical release-model tensorboard clean
+.PHONY: help install demo test test-fast bench lint format fit evaluate reproduce-classical release-model tensorboard clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ demo: install ## Train and test ResNet-18 on the built-in demo set (CONFIG=... f
 	$(THREADS) $(BIN)/deepfake fit --config $(CONFIG)
 	$(THREADS) $(BIN)/deepfake test --config $(CONFIG)
 
-test: install ## Run the test suite
+test: install ## Run the whole test suite (as CI does)
 	$(THREADS) $(BIN)/pytest
+
+test-fast: install ## Run the unit tests only (not the slow ones that fit, spawn or serve): under a minute
+	$(THREADS) $(BIN)/pytest -m "not slow"
 
 bench: install ## Print the benchmark table (data, training, inference, latency); ARGS="--root DIR"
 	$(BIN)/python bench/run.py $(ARGS)

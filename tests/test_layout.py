@@ -69,3 +69,23 @@ def test_evaluation_and_serving_never_train():
     edges = imports_between_units()
     for folder in ("features", "data", "models", "evaluate", "serve"):
         assert "training" not in edges[folder], folder
+
+
+def test_every_network_front_end_and_config_is_documented():
+    from deepfake_audio.features import registered_front_ends
+    from deepfake_audio.models.networks import registered_networks
+
+    docs = PACKAGE.parent / "docs"
+    development = (docs / "development.md").read_text()
+    usage = (docs / "usage.md").read_text()
+    missing = [f"network {n}" for n in registered_networks() if f"`{n}`" not in development]
+    missing += [
+        f"front end {kind}"
+        for kind, settings in registered_front_ends().items()
+        if f"`{kind}`" not in development or f"`{settings.__name__}`" not in development
+    ]
+    configs = PACKAGE.parent / "configs"
+    for config in sorted(configs.rglob("*.yaml")):
+        if f"`configs/{config.relative_to(configs)}`" not in usage:
+            missing.append(f"config configs/{config.relative_to(configs)} (docs/usage.md)")
+    assert not missing, missing
