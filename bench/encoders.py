@@ -16,11 +16,10 @@ machine; the figures are medians of ``--repeats`` calls after two warm-up calls.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
+import latency
 import numpy as np
 import soundfile as sf
 import torch
@@ -67,17 +66,6 @@ def package_of(config: str, overrides: list[str], folder: Path) -> tuple[Path, i
     return package, sum(p.numel() for p in network.parameters()), encoder
 
 
-def latency_ms(detector: object, wave: object, repeats: int) -> float:
-    for _ in range(2):
-        detector.detect_wave(wave)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        detector.detect_wave(wave)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -98,9 +86,9 @@ def main() -> None:
         folder.mkdir()
         package, own, encoder = package_of(config, overrides, folder)
         size = sum(f.stat().st_size for f in package.rglob("*") if f.is_file()) / 2**20
-        with_torch = latency_ms(AudioDetector.load(package, device="cpu"), torch.from_numpy(wave),
-                                options.repeats)  # fmt: skip
-        with_onnx = latency_ms(OnnxDetector.load(package, threads=1), wave, options.repeats)
+        torch_detector = AudioDetector.load(package, device="cpu")
+        with_torch = latency.warm_ms(torch_detector, torch.from_numpy(wave), options.repeats)
+        with_onnx = latency.warm_ms(OnnxDetector.load(package, threads=1), wave, options.repeats)
         rows.append([name, f"{own / 1e6:.3g} M", f"{encoder / 1e6:.3g} M" if encoder else "-",
                      f"{size:.1f}", f"{with_torch:.0f}", f"{with_onnx:.0f}",
                      f"{1000 / with_onnx:.1f}"])  # fmt: skip

@@ -1,5 +1,5 @@
-"""What the commands print: help texts without reStructuredText markup, metrics to four
-significant digits."""
+"""What the commands print and read: their argument parsers, help texts without
+reStructuredText markup, metrics to four significant digits."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ class _Plain:
 
 class PlainHelpFormatter(_Plain, argparse.RawDescriptionHelpFormatter):
     """argparse help in plain text."""
+
+
+def command_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The argument parser of a ``deepfake`` subcommand, with help in plain text."""
+    return argparse.ArgumentParser(
+        formatter_class=PlainHelpFormatter, prog=prog, description=description
+    )
+
+
+def split_passed_on(args: list[str]) -> tuple[list[str], list[str]]:
+    """A command's own arguments, and those after ``--`` that it passes on to every fit and
+    test it starts."""
+    split = args.index("--") if "--" in args else len(args)
+    return args[:split], args[split + 1 :]
 
 
 def plain_jsonargparse_formatter() -> type:

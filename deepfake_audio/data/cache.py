@@ -37,56 +37,65 @@ def default_cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class UtteranceExtractor:
-    """Whole-utterance front-end output ``[rows, frames]`` of a file, for a local front end
-    (each frame depends on its neighbourhood only, so training and test crops are cut from
-    it), stored as float16.
-
-    A clip shorter than one window is repeated to fill it before the front end, as inference
-    does, so that frame-to-frame differences see the same seams in training, test and serving.
-    """
+class _Extractor:
+    """What every extractor does first: read a file at the front end's rate, trimmed as it
+    says."""
 
     features: Features
-    dtype = np.float16
 
-    def settings(self) -> dict:
-        return {"kind": "utterance", "short_clips": "repeated", "features": self.features.to_dict()}
+    def wave(self, path: Path) -> torch.Tensor:
+        return self.features.trimmed(load_audio(path, self.features.sample_rate))
+
+
+@dataclass(frozen=True)
+class _FrontEndExtractor(_Extractor):
+    """An extractor of front-end output, stored as float16."""
+
+    dtype = np.float16
 
     @cached_property
     def front_end(self) -> torch.nn.Module:
         return self.features.front_end()
-
-    def __call__(self, path: Path) -> np.ndarray:
-        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
-        window = self.features.window_samples
-        if wave.shape[-1] < window:
-            wave = fit_length(wave, window)
-        return self.front_end(wave).numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(stored.astype(np.float32))
 
 
 @dataclass(frozen=True)
-class WindowExtractor:
+class UtteranceExtractor(_FrontEndExtractor):
+    """Whole-utterance front-end output ``[rows, frames]`` of a file, for a local front end
+    (each frame depends on its neighbourhood only, so training and test crops are cut from
+    it).
+
+    A clip shorter than one window is repeated to fill it before the front end, as inference
+    does, so that frame-to-frame differences see the same seams in training, test and serving.
+    """
+
+    def settings(self) -> dict:
+        return {"kind": "utterance", "short_clips": "repeated", "features": self.features.to_dict()}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        wave = self.wave(path)
+        window = self.features.window_samples
+        if wave.shape[-1] < window:
+            wave = fit_length(wave, window)
+        return self.front_end(wave).numpy().astype(self.dtype)
+
+
+@dataclass(frozen=True)
+class WindowExtractor(_FrontEndExtractor):
     """The features of a file's windows every ``train_hop`` frames, the last one ending at the
     clip's end (a short clip is one window, repeated to fill it), concatenated along time
-    ``[rows, windows * frames]`` and stored as float16: for front ends whose frames depend on
-    the whole window (an encoder's layers)."""
+    ``[rows, windows * frames]``: for front ends whose frames depend on the whole window (an
+    encoder's layers)."""
 
-    features: Features
-    dtype = np.float16
     batch: int = 8  # windows encoded at once
 
     def settings(self) -> dict:
         return {"kind": "windows", "features": self.features.to_dict()}
 
-    @cached_property
-    def front_end(self) -> torch.nn.Module:
-        return self.features.front_end()
-
     def __call__(self, path: Path) -> np.ndarray:
-        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
+        wave = self.wave(path)
         window = self.features.window_samples
         hop = window // self.features.frames * self.features.train_hop
         starts = window_starts(wave.shape[-1], window, hop)
@@ -94,16 +103,12 @@ class WindowExtractor:
         encoded = torch.cat([self.front_end(batch) for batch in crops.split(self.batch)])
         return torch.cat(list(encoded), dim=-1).numpy().astype(self.dtype)
 
-    def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(stored.astype(np.float32))
-
 
 @dataclass(frozen=True)
-class WaveformExtractor:
+class WaveformExtractor(_Extractor):
     """Mono waveform at the front end's sample rate, trimmed as it says, stored as 16-bit
     integers (clipped to [-1, 1])."""
 
-    features: Features
     dtype = np.int16
 
     def settings(self) -> dict:
@@ -111,8 +116,7 @@ class WaveformExtractor:
         return {"kind": "waveform", "sample_rate": self.features.sample_rate, **trim}
 
     def __call__(self, path: Path) -> np.ndarray:
-        wave = self.features.trimmed(load_audio(path, self.features.sample_rate))
-        wave = wave.clamp(-1.0, 1.0)
+        wave = self.wave(path).clamp(-1.0, 1.0)
         return (wave * 32767.0).round().numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:

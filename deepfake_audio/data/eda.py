@@ -10,7 +10,6 @@ file's figures).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import time
@@ -23,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from deepfake_audio.audio import SAMPLE_RATE, load_audio
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser
 from deepfake_audio.data.cache import scan
 from deepfake_audio.data.corpus import FORMATS, LABEL_NAMES, index_corpus
 from deepfake_audio.data.demo import ensure_demo_corpus
@@ -96,9 +95,7 @@ def summarise(table: dict[str, np.ndarray], labels: np.ndarray) -> list[list[str
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter, prog="deepfake eda", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("deepfake eda", __doc__.splitlines()[0])
     parser.add_argument("--data.root", dest="root", type=Path, default=None)
     parser.add_argument("--data.format", dest="format", choices=FORMATS, default="auto")
     parser.add_argument("--out", type=Path, default=None, help="default: lightning_logs/eda/<time>")

@@ -19,7 +19,6 @@ direct-to-reverberant ratio in dB: a nearer talker).
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import torch
 
 from deepfake_audio.audio import SAMPLE_RATE
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser
 from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
 from deepfake_audio.data.corpus import Clip, index_manifest
 from deepfake_audio.errors import UserError
@@ -137,11 +136,7 @@ def write_tables(rows: list[dict], model: Path, threshold: float, out: Path) -> 
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake robustness",
-        description=__doc__.splitlines()[0],
-    )
+    parser = command_parser("deepfake robustness", __doc__.splitlines()[0])
     parser.add_argument(
         "model", type=Path, help="a run folder, a checkpoint (.ckpt) or an exported package"
     )

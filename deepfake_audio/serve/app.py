@@ -14,7 +14,6 @@ not use (screen recording, MCP); it only creates an empty ``vibe_edit_history`` 
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import tempfile
@@ -28,7 +27,7 @@ import soundfile as sf
 import torch
 from matplotlib.figure import Figure
 
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import DEFAULT, builtin_model
@@ -213,11 +212,7 @@ def temp_dir() -> Iterator[str]:
 
 def main(args: list[str]) -> int:
     """Load the models once, then serve until interrupted."""
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake serve",
-        description="Web app: upload or record audio, get a verdict.",
-    )
+    parser = command_parser("deepfake serve", "Web app: upload or record audio, get a verdict.")
     parser.add_argument(
         "--model",
         action="append",

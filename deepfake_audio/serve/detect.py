@@ -9,14 +9,13 @@ An unreadable file gets an error row and the exit status is 1, but every other f
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser
 from deepfake_audio.errors import UserError
 from deepfake_audio.reading import AUDIO_SUFFIXES
 from deepfake_audio.serve.builtin import DEFAULT, builtin_model, is_model
@@ -95,11 +94,7 @@ def print_table(detections: list[Detection]) -> None:
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake detect",
-        description=__doc__.splitlines()[0],
-    )
+    parser = command_parser("deepfake detect", __doc__.splitlines()[0])
     parser.add_argument(
         "paths",
         type=Path,

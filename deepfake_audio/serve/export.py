@@ -9,7 +9,6 @@ front end's numpy form reads (a spectral front end's filterbank), for ``deepfake
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 
 from deepfake_audio import __version__
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser
 from deepfake_audio.files import portable
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.runs import RunFolder
@@ -192,11 +191,7 @@ def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake export",
-        description=__doc__.splitlines()[0],
-    )
+    parser = command_parser("deepfake export", __doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, required=True, help="a training checkpoint")
     parser.add_argument("--out", type=Path, required=True, help="a new folder for the package")
     parser.add_argument(

@@ -28,12 +28,11 @@ rests on the whole corpus rather than on one test split; it writes ``cross_valid
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser, split_passed_on
 from deepfake_audio.data.split import GROUPS
 from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.tables import (
@@ -54,12 +53,10 @@ def tested_run(path: Path) -> RunFolder:
 
 
 def main(args: list[str]) -> int:
-    split = args.index("--") if "--" in args else len(args)
-    own, extra = args[:split], args[split + 1 :]
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake compare",
-        description="Compare detectors: train configs or collect finished runs; write results "
+    own, extra = split_passed_on(args)
+    parser = command_parser(
+        "deepfake compare",
+        "Compare detectors: train configs or collect finished runs; write results "
         "tables and ROC/DET/confusion/histogram plots. Arguments after -- go to every fit/test.",
     )
     source = parser.add_mutually_exclusive_group(required=True)

@@ -16,7 +16,6 @@ members' test clips as ``deepfake detect`` scores files. The run folder
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 import yaml
 
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser, split_passed_on
 from deepfake_audio.data.corpus import Clip, index_manifest
 from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.report import json_safe, summarise
@@ -201,13 +200,8 @@ def fusion_card(fusion: Fusion, members: list[RunFolder]) -> str:
 
 
 def main(args: list[str]) -> int:
-    split = args.index("--") if "--" in args else len(args)
-    own, extra = args[:split], args[split + 1 :]
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="deepfake fuse",
-        description=__doc__.splitlines()[0].strip("`: "),
-    )
+    own, extra = split_passed_on(args)
+    parser = command_parser("deepfake fuse", __doc__.splitlines()[0].strip("`: "))
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, help="a fusion recipe (fusion: {members: [...]})")
     source.add_argument("--runs", nargs="+", type=Path, help="tested runs made on one split")

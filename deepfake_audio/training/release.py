@@ -12,7 +12,6 @@ under 5 MB.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import shutil
@@ -20,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from deepfake_audio.console import PlainHelpFormatter
+from deepfake_audio.console import command_parser, split_passed_on
 from deepfake_audio.errors import UserError
 from deepfake_audio.files import portable, portable_command
 from deepfake_audio.runs import RunFolder
@@ -88,13 +87,8 @@ def release(
 
 
 def main(args: list[str]) -> int:
-    split = args.index("--") if "--" in args else len(args)
-    own, extra = args[:split], args[split + 1 :]
-    parser = argparse.ArgumentParser(
-        formatter_class=PlainHelpFormatter,
-        prog="python -m deepfake_audio.training.release",
-        description=__doc__.splitlines()[0],
-    )
+    own, extra = split_passed_on(args)
+    parser = command_parser("python -m deepfake_audio.training.release", __doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--name", default="default", help="the built-in model's name")
     parser.add_argument("--notes", type=Path, help="markdown appended to the model card")
