@@ -53,7 +53,7 @@ def test_short_clips_are_repeated_to_a_window_before_the_front_end(
 
 
 def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):
-    cache = ArrayCache.build_or_open(files, WaveformExtractor(), tmp_path / "c", workers=0)
+    cache = ArrayCache.build_or_open(files, WaveformExtractor(FEATURES), tmp_path / "c", workers=0)
     for path in files:
         assert torch.allclose(cache[path], load_audio(path), atol=1 / 32767)
 
