@@ -27,7 +27,6 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
 
 from deepfake_audio.features import SpectralFeatures
-from deepfake_audio.serve import app as app_module
 from deepfake_audio.serve.app import (
     analyse,
     build_app,
@@ -37,6 +36,8 @@ from deepfake_audio.serve.app import (
     temp_dir,
 )
 from deepfake_audio.serve.inference import AudioDetector
+
+pytestmark = pytest.mark.slow  # every test here fits models or serves the app
 
 MAX_SECONDS = 10.0
 VERDICT = re.compile(
@@ -186,7 +187,7 @@ def test_analyse_unusable_input(
     detector: AudioDetector, clips: dict, clip: str, message: str, monkeypatch
 ) -> None:
     # none of them gets decoded: the header (soundfile.info) is checked first
-    monkeypatch.setattr(app_module, "load_audio", lambda *_: pytest.fail("decoded"))
+    monkeypatch.setattr(detector, "read", lambda *_: pytest.fail("decoded"))
     verdict, windows, spectrogram = analyse(detector, clips[clip], MAX_SECONDS)
     assert message in verdict
     assert windows is None and spectrogram is None

@@ -60,6 +60,7 @@ def test_an_unknown_builtin_model_is_named(tiny_corpus: Path):
         run_cli(["detect", "--builtin", "nope", str(tiny_corpus / "0.flac")])
 
 
+@pytest.mark.slow
 def test_release_installs_a_trained_package_with_its_notes(
     tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

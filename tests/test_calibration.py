@@ -51,6 +51,7 @@ def test_cllr_is_one_bit_for_uninformative_scores_and_near_zero_for_sure_ones():
     assert cllr(np.array([0.001, 0.001, 0.999, 0.999]), labels) > 5  # sure and wrong
 
 
+@pytest.mark.slow
 def test_a_fitted_model_stores_its_calibration_and_detect_applies_it(
     lstm_checkpoint: Path, tiny_corpus: Path
 ):

@@ -24,14 +24,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.scores import read_scores
 
-SLOW = {"senet", "res2net50", "aasist", "rawnet2"}
-
 
 def _marks(config: Path) -> list:
-    marks = [pytest.mark.slow] if config.stem in SLOW else []
-    return marks + ([needs_whisper] if front_end_kind(config) == "whisper" else [])
+    return [needs_whisper] if front_end_kind(config) == "whisper" else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [pytest.param(c, marks=_marks(c), id=c.stem) for c in CONFIGS])
 def test_every_config_fits_and_checkpoints_with_finite_losses(
     config: Path, tiny_corpus: Path, tmp_path: Path
@@ -55,6 +53,7 @@ def test_every_config_fits_and_checkpoints_with_finite_losses(
         assert all(math.isfinite(event.value) for event in logged.Scalars(tag)), tag
 
 
+@pytest.mark.slow
 def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest.CaptureFixture):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["fit", f"--config={CONFIG_DIR / 'senet.yaml'}", "--print_config"])
@@ -64,6 +63,7 @@ def test_print_config_names_the_detector_and_data(tmp_path: Path, capsys: pytest
     assert "deepfake_audio.data.MelImageDataModule" in printed
 
 
+@pytest.mark.slow
 def test_fit_then_test_finds_the_best_checkpoint_in_a_fresh_process(
     tiny_corpus: Path, tmp_path: Path
 ):
@@ -132,6 +132,7 @@ def test_ddp_with_two_cpu_processes_fits_and_tests_every_clip_once(tiny_corpus: 
         assert score == pytest.approx(alone[file], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_runs_write_reproducible_split_lists_and_a_data_report(tiny_corpus: Path, tmp_path: Path):
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     quick = [
@@ -217,6 +218,7 @@ def test_a_misspelt_datamodule_argument_is_refused(datamodule: str, option: str)
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("datamodule", DATAMODULES)
 def test_help_and_print_config_show_every_datamodule_argument(
     datamodule: str, capsys: pytest.CaptureFixture

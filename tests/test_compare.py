@@ -20,6 +20,7 @@ def _png(path: Path) -> None:
     assert path.stat().st_size > 5000, path
 
 
+@pytest.mark.slow
 def test_compare_trains_configs_and_tabulates_them(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     configs = [str(CONFIG_DIR / f"{name}.yaml") for name in ("lstm", "gnn")]
@@ -54,6 +55,7 @@ def test_compare_rejects_a_run_without_a_test_report(tmp_path: Path):
         run_cli(["compare", "--runs", str(tmp_path)])
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_validation_figures_and_hparams(tiny_corpus: Path, tmp_path: Path):
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path, batch_size=4), *QUICK])
@@ -64,6 +66,7 @@ def test_tensorboard_gets_validation_figures_and_hparams(tiny_corpus: Path, tmp_
     assert "hp/best_val_eer" in events.Tags()["scalars"]
 
 
+@pytest.mark.slow
 def test_eda_writes_plots_and_summary(tiny_corpus: Path, tmp_path: Path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["eda", f"--data.root={tiny_corpus}", f"--out={tmp_path}", "--workers=0"])

@@ -61,6 +61,7 @@ def test_unknown_conditions_are_refused_with_the_known_ones(name: str):
         condition(name)
 
 
+@pytest.mark.slow
 def test_robustness_tables_the_test_split_under_each_condition(
     lstm_checkpoint: Path, tmp_path: Path
 ):

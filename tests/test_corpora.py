@@ -92,6 +92,7 @@ def test_two_corpora_of_one_name_are_refused(two_corpora: list[Path], tmp_path: 
         index_corpora([two_corpora[0], other])
 
 
+@pytest.mark.slow
 def test_a_run_on_two_corpora_reports_each_corpus(two_corpora: list[Path], tmp_path: Path):
     roots = "[" + ", ".join(map(str, two_corpora)) + "]"
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"

@@ -69,6 +69,7 @@ def test_a_bad_fold_or_a_corpus_with_its_own_partition_is_refused():
         assign_splits(given, SplitSpec(test_fold=0), 0)
 
 
+@pytest.mark.slow
 def test_compare_runs_one_fit_per_fold(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(CONFIG_DIR / "lstm.yaml")

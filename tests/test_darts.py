@@ -207,6 +207,7 @@ def test_a_missing_genotype_file_is_named():
         load_genotype("no/such.json")
 
 
+@pytest.mark.slow
 def test_tiny_search_then_fit_of_its_genotype(tiny_corpus: Path, tmp_path: Path):
     config = CONFIG_DIR
     tiny = [

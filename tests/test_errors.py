@@ -87,6 +87,7 @@ def with_checkpoint(places: dict, lstm_checkpoint: Path) -> dict:
     return {**places, "ckpt": lstm_checkpoint}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_a_mistake_ends_in_one_line_and_status_2(with_checkpoint: dict, mistake: str):
     arguments, line = MISTAKES[mistake]
@@ -98,6 +99,7 @@ def test_a_mistake_ends_in_one_line_and_status_2(with_checkpoint: dict, mistake:
     assert re.fullmatch(line + ".*", last), last
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [["--traceback"], "DEEPFAKE_DEBUG"])
 def test_the_whole_trace_on_request(places: dict, how):
     args = ["detect", str(places["root"] / "missing.ckpt"), str(places["corpus"] / "0.flac")]
@@ -109,6 +111,7 @@ def test_the_whole_trace_on_request(places: dict, how):
     assert "Traceback" in done.stderr and "FileNotFoundError" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_good_run_prints_no_traceback_or_vendor_tip(tiny_corpus: Path, tmp_path: Path):
     done = deepfake(
         [

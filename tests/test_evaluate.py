@@ -44,6 +44,7 @@ def _scores(model: Detector, dataset) -> dict[str, float]:
     return {file: sum(scores) / len(scores) for file, scores in per_clip.items()}
 
 
+@pytest.mark.slow
 def test_score_files_and_threshold_round_trip(tiny_corpus: Path, tmp_path: Path):
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     args = [*small_run_args(tiny_corpus, tmp_path, batch_size=4)]

@@ -24,6 +24,7 @@ def test_atomic_write_replaces_only_on_success(tmp_path: Path):
     assert target.read_text() == "new\n"
 
 
+@pytest.mark.slow
 def test_same_seed_and_config_give_identical_results_and_a_run_record(
     tiny_corpus: Path, tmp_path: Path
 ):

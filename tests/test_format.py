@@ -57,6 +57,7 @@ def test_new_checkpoints_carry_the_format_version(lstm_checkpoint: Path):
     assert InputSpec.from_dict(entry["input"]).input_shape == [64, 128]
 
 
+@pytest.mark.slow
 def test_a_format_1_checkpoint_is_migrated_and_scores_as_before(
     lstm_checkpoint: Path, tiny_corpus: Path, tmp_path: Path
 ):
@@ -197,6 +198,7 @@ def test_models_this_version_cannot_read_are_refused_with_a_reason(entry: dict, 
         migrate(entry, "model.ckpt")
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_model_entry_is_refused_before_its_weights_are_read(
     lstm_checkpoint: Path, tiny_corpus: Path, tmp_path: Path
 ):

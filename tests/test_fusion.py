@@ -44,6 +44,7 @@ def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return root
 
 
+@pytest.mark.slow
 def test_a_recipe_fits_its_members_on_one_split_and_fuses_them(fused_run: Path):
     runs = fused_run / "runs"
     fused = RunFolder(runs / "pair" / "version_0")
@@ -62,6 +63,7 @@ def test_a_recipe_fits_its_members_on_one_split_and_fuses_them(fused_run: Path):
     assert fusion.window_samples == 160_000  # the longer of the members' windows
 
 
+@pytest.mark.slow
 def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus: Path):
     runs = fused_run / "runs"
     before = sorted(p.name for p in (runs / "lstm").iterdir())
@@ -81,6 +83,7 @@ def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus:
         )
 
 
+@pytest.mark.slow
 def test_the_fused_package_scores_as_its_formula_with_both_backends(
     fused_run: Path, tiny_corpus: Path
 ):
@@ -107,6 +110,7 @@ def test_the_fused_package_scores_as_its_formula_with_both_backends(
     assert done.value.code == 0
 
 
+@pytest.mark.slow
 def test_the_app_explains_a_fused_model(fused_run: Path, tiny_corpus: Path):
     package = fused_run / "runs" / "pair" / "version_0" / PACKAGE
     verdict, windows, spectrogram = analyse(

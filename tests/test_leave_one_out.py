@@ -174,6 +174,7 @@ def test_the_old_spelling_of_a_held_out_attack_still_works():
     assert set(GROUPS) == {"attack", "source", "corpus", "speaker"}
 
 
+@pytest.mark.slow
 def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = str(CONFIG_DIR / "lstm.yaml")
@@ -203,6 +204,7 @@ def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, mon
     assert "**pooled**" not in table  # attack folds share their bona fide clips
 
 
+@pytest.mark.slow
 def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     manifest = tmp_path / "pages.csv"  # the tiny corpus as two sample pages of two voices each
@@ -233,6 +235,7 @@ def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, mon
     assert "| **pooled** |" in table and "(24 clips)" in table
 
 
+@pytest.mark.slow
 def test_compare_deals_sources_into_folds_held_out_together(
     tiny_corpus: Path, tmp_path: Path, monkeypatch
 ):

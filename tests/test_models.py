@@ -75,7 +75,10 @@ def test_only_registered_networks_are_built():
         build_network({"class_path": "os.TDNNNetwork", "init_args": {}})
 
 
-@pytest.mark.parametrize("backbone", ["resnet18", "res2net50_26w_4s", "senet154"])
+@pytest.mark.parametrize(
+    "backbone",
+    ["resnet18", "res2net50_26w_4s", pytest.param("senet154", marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_the_seed_cnns(backbone: str, channels: int):
     model = Detector([channels, 20, 32], partial(TimmNetwork, backbone=backbone)).eval()

@@ -25,6 +25,9 @@ HEAVY = ("torch", "lightning", "timm", "torch_geometric")
 CASES = [pytest.param(m, marks=[needs_whisper] if "whisper" in m else [], id=m) for m in MODELS]
 
 
+pytestmark = pytest.mark.slow  # every test here fits models first
+
+
 def exit_code(args: list[str]) -> int | str | None:
     """Run a plain ``deepfake`` subcommand in this process; its exit status."""
     with pytest.raises(SystemExit) as done:

@@ -45,6 +45,7 @@ def _rows(run: Path) -> dict[str, dict]:
     return {Path(row["file"]).name: row for row in rows}
 
 
+@pytest.mark.slow
 def test_predict_scores_a_file_list_as_detect_does(
     fitted: Path, file_list: Path, tiny_corpus: Path
 ):
@@ -64,12 +65,14 @@ def test_predict_scores_a_file_list_as_detect_does(
         assert int(row["windows"]) == len(detection.windows)
 
 
+@pytest.mark.slow
 def test_predict_scores_every_clip_of_a_labelled_corpus(fitted: Path, tiny_corpus: Path):
     run_cli(["predict", CONFIG, *small_run_args(tiny_corpus, fitted, 4)])
     rows = _rows(fitted / "lstm" / "version_0")
     assert len(rows) == 24  # every clip, whatever its split
 
 
+@pytest.mark.slow
 def test_unlabelled_files_cannot_train(file_list: Path, tmp_path: Path):
     args = [*small_run_args(file_list, tmp_path), "--trainer.fast_dev_run=true"]
     with pytest.raises(ValueError, match="unlabelled files can only be scored"):

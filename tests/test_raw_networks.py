@@ -134,6 +134,7 @@ def _onnx_logits(network: Network, window: int, waves: torch.Tensor) -> np.ndarr
     [lambda: RawNet2Network.example([RATE]), small_aasist],
     ids=["RawNet2", "AASIST"],
 )
+@pytest.mark.slow
 def test_onnx_export_gives_the_same_logits(make):
     torch.manual_seed(0)
     network = make()

@@ -176,6 +176,7 @@ class Payload:
     """Stands for any object a malicious checkpoint could smuggle in to run code on load."""
 
 
+@pytest.mark.slow
 def test_checkpoints_are_never_unpickled(tiny_corpus: Path, tmp_path: Path):
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
     args = small_run_args(tiny_corpus, tmp_path, batch_size=4)

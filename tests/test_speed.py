@@ -19,6 +19,7 @@ from deepfake_audio.training.speed import CompileNetwork
 @pytest.mark.parametrize(
     ("switch", "config"), [("ChannelsLast", "resnet18"), ("CompileNetwork", "lstm")]
 )
+@pytest.mark.slow
 def test_speed_switch_trains_and_checkpoints_load(
     tiny_corpus: Path, tmp_path: Path, switch: str, config: str
 ):
@@ -43,6 +44,7 @@ def test_speed_switch_trains_and_checkpoints_load(
     assert detector.model.network["class_path"].endswith(("TimmNetwork", "RecurrentNetwork"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("members", [1, 2])
 def test_compile_reaches_the_modules_that_training_calls(members: int):
     detector = Detector([32, 20], partial(TDNNNetwork, channels=8), members=members)
@@ -51,6 +53,7 @@ def test_compile_reaches_the_modules_that_training_calls(members: int):
     assert all(module._compiled_call_impl is not None for module in called)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["gnn", "resnet18"])
 def test_fit_with_log_mel_on_the_device(tiny_corpus: Path, tmp_path: Path, config: str):
     spec_augment = (

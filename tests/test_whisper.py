@@ -108,6 +108,7 @@ def test_cached_windows_are_the_encodings_of_each_window(tmp_path: Path):
     assert np.abs(cached - direct).max() < 1e-3 * np.abs(direct).max() + 0.02  # float16
 
 
+@pytest.mark.slow
 def test_training_crops_are_cached_windows_and_items_are_images(tiny_corpus: Path):
     last = WhisperFeatures(frames=50, train_hop=25, layers=(4,))
     dm = MelImageDataModule(root=tiny_corpus, channels=1, features=last, num_workers=0)
@@ -121,6 +122,7 @@ def test_training_crops_are_cached_windows_and_items_are_images(tiny_corpus: Pat
         assert test.owners.count(index) == expected
 
 
+@pytest.mark.slow
 def test_frozen_layers_are_cached_once_and_shared_by_every_head(
     tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -189,6 +191,7 @@ def test_finetuned_blocks_export_to_onnx_with_the_head(tmp_path: Path):
     assert with_onnx.windows == pytest.approx(with_torch.windows, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_test_scores_equal_what_detect_says(tiny_corpus: Path, tmp_path: Path):
     config = CONFIG_DIR / "whisper_lcnn.yaml"
     args = [*small_run_args(tiny_corpus, tmp_path, 4, config), "--trainer.max_epochs=1"]
