@@ -197,6 +197,16 @@ def test_compare_runs_one_fold_per_attack(tiny_corpus: Path, tmp_path: Path, mon
         assert f"{row['held_out_attack']!r} held out of training" in report
     table = (tmp_path / "out" / "leave_one_attack_out.md").read_text()
     assert "| Held-out attack | Test clips (bona fide / spoof) | lstm |" in table
+    # Again with --reuse: the tested folds are taken as they are, nothing is fitted.
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(["compare", *protocol[:-1], "again", "--reuse", "--", *extra])
+    assert exit_info.value.code == 0
+    assert sorted(p.name for p in (tmp_path / "runs" / "lstm").iterdir()) == [
+        "version_0",
+        "version_1",
+    ]
+    again = (tmp_path / "again" / "leave_one_attack_out.csv").read_text()
+    assert again == (tmp_path / "out" / "leave_one_attack_out.csv").read_text()
     for row in rows:  # each attack's row: its fold's EER, as the run's metrics say
         metrics = json.loads((Path(row["run"]) / "metrics.json").read_text())
         assert float(row["eer"]) == pytest.approx(metrics["eer"])

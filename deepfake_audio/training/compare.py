@@ -91,6 +91,12 @@ def main(args: list[str]) -> int:
         "of folds the held-out values are dealt into (default: one fold per value)",
     )
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a run of the same config file, seed and options that compare already "
+        "fitted and tested (its protocol.json says so) instead of fitting it again",
+    )
+    parser.add_argument(
         "--out", type=Path, default=None, help="default: lightning_logs/compare/<time>"
     )
     options = parser.parse_args(own)
@@ -112,11 +118,15 @@ def main(args: list[str]) -> int:
         for fold, held in folds.items():
             if len(held) > 1:
                 print(f"deepfake compare: {fold} holds out {', '.join(held)}")
-        runs = protocols.leave_one_out(options.configs, options.group, folds, options.seeds, extra)
+        runs = protocols.leave_one_out(
+            options.configs, options.group, folds, options.seeds, extra, options.reuse
+        )
         write_leave_one_out(runs, folds, options.group, out)
         table = f"{leave_one_out_name(options.group)}.md"
     elif options.protocol == "cross-validation":
-        runs = protocols.cross_validation(options.configs, options.folds, options.seeds, extra)
+        runs = protocols.cross_validation(
+            options.configs, options.folds, options.seeds, extra, options.reuse
+        )
         write_fold_results(runs, out)
         table = "cross_validation.md"
     else:
@@ -124,7 +134,8 @@ def main(args: list[str]) -> int:
         if options.configs:
             for config in options.configs:
                 for seed in protocols.training_seeds(options.seeds):
-                    groups[config.stem].append(protocols.train_and_test(config, seed, extra))
+                    run = protocols.train_and_test(config, seed, extra, options.reuse)
+                    groups[config.stem].append(run)
         else:
             for path in options.runs:
                 run = tested_run(path)

@@ -105,13 +105,15 @@ def leave_one_out(
     folds: dict[str, tuple[str, ...]],
     seeds: int,
     extra: list[str],
+    reuse: bool = False,
 ) -> dict[str, dict[str, list[Path]]]:
-    """Run folders per config and fold (see :func:`leave_out_folds`), one per seed."""
+    """Run folders per config and fold (see :func:`leave_out_folds`), one per seed (``reuse``:
+    see :func:`train_and_test`)."""
     options = [f"--data.split.held_out_group={group}"]
     return {
         config.stem: {
             fold: [
-                train_and_test(config, seed, [*extra, *options, _held_out_option(held)])
+                train_and_test(config, seed, [*extra, *options, _held_out_option(held)], reuse)
                 for seed in training_seeds(seeds)
             ]
             for fold, held in folds.items()
@@ -127,9 +129,10 @@ def _held_out_option(values: tuple[str, ...]) -> str:
 
 
 def cross_validation(
-    configs: list[Path], folds: int, seeds: int, extra: list[str]
+    configs: list[Path], folds: int, seeds: int, extra: list[str], reuse: bool = False
 ) -> dict[str, list[list[Path]]]:
-    """Run folders per config and seed, one per test fold."""
+    """Run folders per config and seed, one per test fold (``reuse``: see
+    :func:`train_and_test`)."""
     return {
         config.stem: [
             [
@@ -137,6 +140,7 @@ def cross_validation(
                     config,
                     seed,
                     [*extra, f"--data.split.folds={folds}", f"--data.split.test_fold={fold}"],
+                    reuse,
                 )
                 for fold in range(folds)
             ]
