@@ -3,6 +3,7 @@ config; ensembles; the shared loss options and collapse warning."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from functools import partial
@@ -65,6 +66,11 @@ def test_every_registered_network_scores_its_input_and_rebuilds_from_its_config(
     rebuilt = build_network(network.config).eval()
     rebuilt.load_state_dict(network.state_dict())
     assert torch.equal(rebuilt(inputs), logits)
+    # Every argument is in the record (with its default when not given), so a rebuild never
+    # falls back on a default that a later version may change.
+    arguments = set(inspect.signature(network_class.__init__).parameters) - {"self"}
+    if "recorded" not in vars(network_class):  # a network that records its own way
+        assert set(network.config["init_args"]) == arguments
 
 
 def test_only_registered_networks_are_built():
