@@ -45,6 +45,7 @@ def _rows(path: Path) -> dict[str, dict]:
         return {Path(row["file"]).name: row for row in csv.DictReader(handle)}
 
 
+@pytest.mark.slow  # scores with a fitted model
 def test_detect_a_mixed_folder(checkpoint: Path, folder: Path, tmp_path: Path, capsys):
     out = tmp_path / "results.csv"
     with pytest.raises(SystemExit) as exit_info:
@@ -74,6 +75,7 @@ def test_detect_a_mixed_folder(checkpoint: Path, folder: Path, tmp_path: Path, c
     assert "broken.wav" in printed.out and "1 of 5 files could not be scored" in printed.err
 
 
+@pytest.mark.slow  # scores with a fitted model
 def test_json_output_and_aggregation(checkpoint: Path, folder: Path, tmp_path: Path):
     out = tmp_path / "long.json"
     long = str(folder / "long.wav")
@@ -89,6 +91,7 @@ def test_json_output_and_aggregation(checkpoint: Path, folder: Path, tmp_path: P
     assert [s["start"] for s in result["segments"][:2]] == [0.0, round(window_seconds, 3)]
 
 
+@pytest.mark.slow  # scores with a fitted model
 def test_export_then_load_scores_identically(checkpoint: Path, folder: Path, tmp_path: Path):
     package = tmp_path / "package"
     with pytest.raises(SystemExit):

@@ -54,7 +54,16 @@ def random_inputs(spec: InputSpec, items: int) -> Any:
     return spec.representation.batch(torch.randn(items, *shape))
 
 
-@pytest.mark.parametrize("name", sorted(registered_networks()))
+HEAVY = {"AASISTNetwork"}  # seconds to build and run on a CPU
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.slow] if n in HEAVY else [])
+        for n in sorted(registered_networks())
+    ],
+)
 def test_every_registered_network_scores_its_input_and_rebuilds_from_its_config(name: str):
     network_class = registered_networks()[name]
     spec = small_spec(network_class.reads)

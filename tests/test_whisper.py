@@ -69,7 +69,9 @@ def test_the_encoder_gives_50_frames_a_second_of_every_layer():
     assert WhisperFeatures(frames=500).window_samples == 160_000
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize(
+    "model", [pytest.param(m, marks=[pytest.mark.slow] if m == "base" else []) for m in MODELS]
+)
 def test_the_last_layer_equals_ctranslate2s_encoder(model: str, tmp_path: Path):
     ctranslate2 = pytest.importorskip("ctranslate2", reason="ctranslate2 is in the test extra")
     if not MODELS[model].installed():
