@@ -335,7 +335,10 @@ def test_sixteen_concurrent_requests_all_get_the_right_answer(
 
 @pytest.mark.parametrize(
     "config",
-    ["rawnet2", pytest.param("whisper_lcnn", marks=needs_whisper)],
+    [
+        "rawnet2",
+        *(pytest.param(c, marks=needs_whisper) for c in ("whisper_lcnn", "whisper_linear")),
+    ],
 )
 def test_the_app_scores_waveform_and_whisper_models(
     config: str, tiny_corpus: Path, clips: dict, tmp_path: Path
