@@ -211,8 +211,10 @@ def _corpus(folder: Path) -> str:
     run = RunFolder(folder)
     if not run.config().is_file():
         return f"unknown (no {run.config().name} in the run)"
-    data = run.read_config().get("data", {}).get("init_args", {})
-    return str(data.get("root") or "the built-in demo set")
+    root = run.read_config().get("data", {}).get("init_args", {}).get("root")
+    if isinstance(root, list):
+        return ", ".join(map(str, root))
+    return str(root or "the built-in demo set")
 
 
 def _cell(values: list[float], kind: str) -> str:
