@@ -17,6 +17,7 @@ from deepfake_audio.evaluate.scores import read_scores
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.app import analyse
 from deepfake_audio.serve.fusion import FusedDetector, load_detector, logits, read_fusion
+from deepfake_audio.training import release
 from deepfake_audio.training.fusion import PACKAGE, fuse_runs
 
 pytestmark = needs_whisper
@@ -137,3 +138,18 @@ def test_every_fusion_recipe_fits_fuses_and_tests(recipe: Path, tiny_corpus: Pat
     assert metrics["clips"] == 6 and 0 <= metrics["eer"] <= 1
     members = yaml.safe_load(recipe.read_text())["fusion"]["members"]
     assert len(read_fusion(run.path / PACKAGE).weights) == len(members)
+
+
+def test_a_fused_run_installs_as_a_builtin_model(
+    fused_run: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch
+):
+    installed = fused_run / "builtin"
+    monkeypatch.setattr(release, "FOLDER", installed)
+    run = fused_run / "runs" / "pair" / "version_0"
+    release.main(["--config", str(fused_run / "pair.yaml"), "--name", "pair", "--run", str(run)])
+    model = load_detector(installed / "pair", device="cpu")
+    assert isinstance(model, FusedDetector)
+    assert model.detect_file(tiny_corpus / "0.flac").score == pytest.approx(
+        load_detector(run / PACKAGE, device="cpu").detect_file(tiny_corpus / "0.flac").score
+    )
+    assert "## Release" in (installed / "pair" / "README.md").read_text()

@@ -190,6 +190,15 @@ def export(checkpoint: Path, out: Path, onnx: bool = False) -> Path:
     return out
 
 
+def export_package(checkpoint: Path, out: Path) -> Path:
+    """:func:`export` with the ONNX files where the model's input has an ONNX form (a graph
+    input has none: the torch backend only)."""
+    try:
+        return export(checkpoint, out, onnx=True)
+    except ValueError:
+        return export(checkpoint, out)
+
+
 def main(args: list[str]) -> int:
     parser = command_parser("deepfake export", __doc__.splitlines()[0])
     parser.add_argument("--ckpt", type=Path, required=True, help="a training checkpoint")

@@ -34,10 +34,11 @@ from deepfake_audio.evaluate.scores import ScoredClip, eer_threshold, write_scor
 from deepfake_audio.files import atomic_write_text
 from deepfake_audio.models.calibration import fit_logistic
 from deepfake_audio.runs import RunFolder
-from deepfake_audio.serve.export import export
+from deepfake_audio.serve.export import export_package
 from deepfake_audio.serve.fusion import MEMBERS, FusedDetector, Fusion, logits, write_fusion
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.package import CARD
+from deepfake_audio.training.run_record import environment
 from deepfake_audio.windows import window_starts
 
 PACKAGE = "package"  # the fused package inside a fused run's folder
@@ -94,10 +95,7 @@ def fuse_runs(runs: list[Path], out: RunFolder) -> RunFolder:
     (package / MEMBERS).mkdir(parents=True)
     names = [f"{index}-{member.name}" for index, member in enumerate(members, 1)]
     for member, name in zip(members, names, strict=True):
-        try:
-            export(member.checkpoint(), package / MEMBERS / name, onnx=True)
-        except ValueError:  # no ONNX form: the torch backend only
-            export(member.checkpoint(), package / MEMBERS / name)
+        export_package(member.checkpoint(), package / MEMBERS / name)
     detectors = [AudioDetector.load(package / MEMBERS / name, device="cpu") for name in names]
     window = max(detector.window for detector in detectors)
     average = (1 / len(names),) * len(names)
@@ -139,6 +137,7 @@ def fuse_runs(runs: list[Path], out: RunFolder) -> RunFolder:
     atomic_write_text(package / CARD, fusion_card(fusion, members))
     write_scores(tested, out)
     atomic_write_text(out.metrics, json.dumps(json_safe(summary), indent=2) + "\n")
+    atomic_write_text(out.environment(), json.dumps(environment(), indent=2) + "\n")
     shutil.copyfile(members[0].splits, out.splits)
     record = {
         "fusion": {"runs": [m.label for m in members], "weights": weights, "bias": bias,

@@ -24,9 +24,10 @@ from deepfake_audio.errors import UserError
 from deepfake_audio.files import portable, portable_command
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.builtin import FOLDER
-from deepfake_audio.serve.export import export
+from deepfake_audio.serve.export import export_package
 from deepfake_audio.serve.package import CARD
 from deepfake_audio.training.compare import tested_run
+from deepfake_audio.training.fusion import PACKAGE as FUSED_PACKAGE
 from deepfake_audio.training.protocols import train_and_test
 from deepfake_audio.training.run_record import git
 
@@ -58,14 +59,14 @@ def release(
     trained: Path | None = None,
 ) -> Path:
     """Fit, test and export ``config`` (or export the run folder ``trained`` of it); install
-    the package as built-in model ``name``."""
+    the package as built-in model ``name``. A fusion recipe's run installs its fused package."""
     run = tested_run(trained if trained is not None else train_and_test(config, seed, extra))
     staging = Path(tempfile.mkdtemp(prefix="release-")) / name
-    try:
-        export(run.checkpoint(), staging, onnx=True)
-    except ValueError:  # no ONNX form (graph input): the torch backend only
-        export(run.checkpoint(), staging)
-    size = sum(f.stat().st_size for f in staging.iterdir()) / 2**20
+    if (run.path / FUSED_PACKAGE).is_dir():
+        shutil.copytree(run.path / FUSED_PACKAGE, staging)
+    else:
+        export_package(run.checkpoint(), staging)
+    size = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file()) / 2**20
     if size > LIMIT_MB:
         raise UserError(f"the package of {config} is {size:.1f} MB, over {LIMIT_MB:g} MB")
     card = staging / CARD
