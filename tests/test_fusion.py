@@ -140,6 +140,7 @@ def test_every_fusion_recipe_fits_fuses_and_tests(recipe: Path, tiny_corpus: Pat
     assert len(read_fusion(run.path / PACKAGE).weights) == len(members)
 
 
+@pytest.mark.slow
 def test_a_fused_run_installs_as_a_builtin_model(
     fused_run: Path, tiny_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ):
