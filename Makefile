@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= configs/resnet18.yaml
 DEVSET ?= ../shared/data/speech-devset
-# The two devsets the shipped model is trained on.
-DEVSETS ?= [../shared/data/speech-devset, ../shared/data/neural-devset]
+# The devsets the shipped model is trained on, and its recipe.
+DEVSETS ?= [../shared/data/speech-devset, ../shared/data/neural-devset, ../shared/data/neural-devset-2]
+RELEASE_CONFIG ?= configs/whisper_linear.yaml
 SEEDS ?= 2
 # One BLAS thread per process: more threads than free cores slows PyTorch down sharply.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -58,8 +59,8 @@ reproduce-classical: install ## Train and test configs/ablations/best_classical.
 	$(THREADS) $(BIN)/deepfake compare --protocol cross-validation --folds 5 --configs configs/ablations/best_classical.yaml \
 		--seeds $(SEEDS) --out lightning_logs/compare/best_classical-cross-validation -- --data.root $(DEVSET)
 
-release-model: install ## Rebuild the built-in model: train configs/best.yaml on DEVSETS, test it, install its package
-	$(THREADS) $(BIN)/python -m deepfake_audio.training.release --config configs/best.yaml --name default \
+release-model: install ## Rebuild the built-in model: train RELEASE_CONFIG on DEVSETS, test it, install its package
+	$(THREADS) $(BIN)/python -m deepfake_audio.training.release --config $(RELEASE_CONFIG) --name default \
 		--notes results/shipped-model.md -- --data.root '$(DEVSETS)'
 
 tensorboard: install ## Serve the training dashboards of lightning_logs/

@@ -11,8 +11,8 @@ processes on one file, imports included. Run it on an otherwise idle machine.
 Architectures are named as their configs in configs/ and built as those configs build them
 (AASIST at its shipped size, whisper as its two TDNNs). The default leaves out the ones that
 are very slow on a CPU (SLOW_ON_CPU: senet, res2net50, aasist); name them to add them, e.g.
-`--archs resnet18 senet aasist`. Whisper needs the [whisper] extra: without it its row is a
-note.
+`--archs resnet18 senet aasist`. Where the Whisper weights are missing
+(an install without dependencies), its row is a note.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ DEFAULT_ARCHS = [name for name in ARCHITECTURES if name not in SLOW_ON_CPU]
 
 
 def missing(name: str) -> str | None:
-    """Why an architecture cannot run here (an extra that is not installed), or None."""
+    """Why an architecture cannot run here (weights that are not installed), or None."""
     return ARCHITECTURES[name][1].features.available
 
 

@@ -18,8 +18,8 @@ training step); to add them, name them with the others, e.g.
     make bench ARGS="--archs resnet18 gnn lstm darts rawnet2 whisper senet res2net50 aasist"
 Without a GPU, the heavy ones (HEAVY: those three and rawnet2, seconds a step) train for
 --slow-batches batches instead of --batches (whichever is fewer) and score 32 windows instead of
-64 in the inference rows; their notes say so. Whisper rows are a one-line note where the
-[whisper] extra is not installed.
+64 in the inference rows; their notes say so. Whisper rows are a one-line note where its
+weights are not installed.
 """
 
 from __future__ import annotations

