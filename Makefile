@@ -33,8 +33,9 @@ test: install ## Run the whole test suite (as CI does)
 test-fast: install ## Run the unit tests only (not the slow ones that fit, spawn or serve): under a minute
 	$(THREADS) $(BIN)/pytest -m "not slow"
 
-bench: install ## Print the benchmark table (data, training, inference, latency); ARGS="--root DIR"
+bench: install ## Print the benchmark tables (data, training, inference, latency; Whisper encoders); ARGS="--root DIR"
 	$(BIN)/python bench/run.py $(ARGS)
+	$(BIN)/python bench/encoders.py
 
 lint: install ## Check style with ruff
 	$(BIN)/ruff check .
