@@ -21,6 +21,7 @@ from deepfake_audio.data.split import (
     make_splits,
 )
 from deepfake_audio.evaluate.scores import eer_threshold, read_scores
+from deepfake_audio.training import protocols
 
 ATTACKS = ("codec", "tts", "vocoder")
 
@@ -288,3 +289,24 @@ def test_compare_deals_sources_into_folds_held_out_together(
     table = (tmp_path / "out" / "leave_one_source_out.md").read_text()
     assert "| Held-out source | Fold | Test clips (bona fide / spoof) | lstm |" in table
     assert "(24 clips)" in table
+
+
+def test_a_fusion_recipe_first_in_compare_is_dealt_the_folds_of_its_members(
+    tiny_corpus: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    manifest = tmp_path / "pages.csv"  # four pages of one voice each
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "speaker", "attack", "source"])
+        for clip in index_corpus(tiny_corpus):
+            writer.writerow([clip.path, clip.label, clip.speaker, "", f"page-{clip.speaker[-1]}"])
+    member = CONFIG_DIR / "lstm.yaml"
+    recipe = tmp_path / "pair.yaml"
+    recipe.write_text(f"fusion:\n  members: [{member}, {CONFIG_DIR / 'resnet18.yaml'}]\n")
+    extra = [f"--data.root={manifest}"]
+    of_member = protocols.leave_out_folds(member, "source", None, 2, extra)
+    assert protocols.leave_out_folds(recipe, "source", None, 2, extra) == of_member
+    assert sorted(page for fold in of_member.values() for page in fold) == [
+        f"page-{i}" for i in range(4)
+    ]

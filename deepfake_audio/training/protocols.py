@@ -58,7 +58,11 @@ def leave_out_folds(
     """The folds of a leave-one-out protocol and the values of ``group`` each holds out: one
     per value (``values``, or every one the corpora of ``config`` name that a fold can test),
     or with ``folds`` the values dealt into that many folds, largest first, each to the fold
-    with the fewest clips so far (so the folds' test splits are of similar size)."""
+    with the fewest clips so far (so the folds' test splits are of similar size). A fusion
+    recipe's corpora are those of its first member."""
+    from deepfake_audio.training import fusion  # it fits through this module
+
+    config = (fusion.member_configs(config) or [config])[0]
     cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
     clips = cli.datamodule.index()
     values = values or testable_values(clips, group, cli.datamodule.corpus_label)
