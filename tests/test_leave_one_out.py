@@ -310,3 +310,15 @@ def test_a_fusion_recipe_first_in_compare_is_dealt_the_folds_of_its_members(
     assert sorted(page for fold in of_member.values() for page in fold) == [
         f"page-{i}" for i in range(4)
     ]
+
+
+def test_reuse_matches_a_config_by_its_settings_not_its_comments(tmp_path: Path):
+    shipped = (CONFIG_DIR / "lstm.yaml").read_text()
+    same, other = tmp_path / "same" / "lstm.yaml", tmp_path / "other" / "lstm.yaml"
+    for path in (same, other):
+        path.parent.mkdir()
+    same.write_text("# a note on the recipe\n" + shipped + "\n\n")
+    other.write_text(shipped.replace("seed_everything: 42", "seed_everything: 7"))
+    record = protocols._record(CONFIG_DIR / "lstm.yaml", 42, ["--data.root=x"])
+    assert protocols._record(same, 42, ["--data.root=x"]) == record
+    assert protocols._record(other, 42, ["--data.root=x"]) != record

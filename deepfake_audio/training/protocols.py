@@ -14,6 +14,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import yaml
+
 from deepfake_audio.data.split import groups_of
 from deepfake_audio.errors import UserError
 from deepfake_audio.files import atomic_write_text
@@ -47,9 +49,11 @@ def train_and_test(config: Path, seed: int, extra: list[str], reuse: bool = Fals
 
 
 def _record(config: Path, seed: int, extra: list[str]) -> dict:
-    """What makes two protocol runs the same: the config file's content, the seed, the options."""
-    digest = hashlib.sha256(config.read_bytes()).hexdigest()
-    return {"config": config.name, "config_sha256": digest, "seed": seed, "options": extra}
+    """What makes two protocol runs the same: the config's settings (its parsed YAML: comments
+    and layout do not count), the seed, the options."""
+    settings = json.dumps(yaml.safe_load(config.read_text()), sort_keys=True)
+    digest = hashlib.sha256(settings.encode()).hexdigest()
+    return {"config": config.name, "settings_sha256": digest, "seed": seed, "options": extra}
 
 
 def leave_out_folds(
