@@ -10,6 +10,7 @@ import pytest
 from conftest import CONFIG_DIR, machine_paths, run_cli, small_run_args
 
 from deepfake_audio.errors import UserError
+from deepfake_audio.models.format import FORMAT_VERSION
 from deepfake_audio.serve.builtin import builtin_model, builtin_names, is_model
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
@@ -24,7 +25,7 @@ def test_the_default_model_ships_small_with_its_card():
         folder = builtin_model(name)
         assert is_model(folder)
         assert sum(f.stat().st_size for f in folder.iterdir()) < 5 * 2**20
-        assert json.loads((folder / "config.json").read_text())["format_version"] in (2, 3)
+        assert json.loads((folder / "config.json").read_text())["format_version"] == FORMAT_VERSION
         card = (folder / "README.md").read_text()
         assert "## Release" in card and "commit" in card and "## Evaluation" in card
         assert machine_paths(folder) == []
