@@ -48,6 +48,13 @@ def portable_command(arguments: list[str]) -> list[str]:
     return shown
 
 
+def paths_text(paths: str | Path | list | None, default: str = "unknown") -> str:
+    """One path, or several joined by commas (a ``data.root`` as a card or table names it)."""
+    if isinstance(paths, list):
+        return ", ".join(map(str, paths))
+    return str(paths or default)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_write(path) as handle:

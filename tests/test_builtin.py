@@ -28,6 +28,8 @@ def test_the_default_model_ships_small_with_its_card():
         assert json.loads((folder / "config.json").read_text())["format_version"] == FORMAT_VERSION
         card = (folder / "README.md").read_text()
         assert "## Release" in card and "commit" in card and "## Evaluation" in card
+        corpus = next(line for line in card.splitlines() if line.startswith("- corpus: "))
+        assert "[" not in corpus and "'" not in corpus  # paths as text, not a Python list
         assert machine_paths(folder) == []
 
 

@@ -18,6 +18,7 @@ from deepfake_audio.data import LayerDataModule, MelImageDataModule
 from deepfake_audio.data.cache import WindowExtractor
 from deepfake_audio.evaluate.scores import read_scores
 from deepfake_audio.features import InputSpec, LayerStack, WhisperFeatures
+from deepfake_audio.features.whisper import mel_filters
 from deepfake_audio.features.whisper.encoder import WhisperEncoder, WhisperFrontEnd, WhisperLogMel
 from deepfake_audio.features.whisper.numpy_encoder import log_mel
 from deepfake_audio.features.whisper.weights import MODELS
@@ -43,6 +44,14 @@ def _speechlike(seconds: float, seed: int = 0) -> np.ndarray:
     pitch = 140 + 40 * np.sin(2 * np.pi * 3 * t)
     buzz = np.sign(np.sin(2 * np.pi * np.cumsum(pitch) / 16_000))
     return (0.2 * buzz + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def test_the_stored_mel_filters_are_librosas():
+    import librosa
+
+    expected = librosa.filters.mel(sr=16_000, n_fft=400, n_mels=80).T
+    assert mel_filters().dtype == np.float32
+    np.testing.assert_allclose(mel_filters(), expected, rtol=1e-6, atol=1e-9)
 
 
 def test_whisper_log_mel_has_100_frames_a_second_peaking_at_the_tone():

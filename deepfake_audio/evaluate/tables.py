@@ -10,7 +10,7 @@ from pathlib import Path
 
 from deepfake_audio.evaluate.plots import confusion_figure, det_figure, histogram_figure, roc_figure
 from deepfake_audio.evaluate.scores import ScoredClip, bootstrap_eer, eer_threshold, read_scores
-from deepfake_audio.files import atomic_write, atomic_write_text
+from deepfake_audio.files import atomic_write, atomic_write_text, paths_text
 from deepfake_audio.runs import RunFolder
 
 COLUMNS = {  # results.csv column -> (how to read it from metrics.json, how to show it)
@@ -212,9 +212,7 @@ def _corpus(folder: Path) -> str:
     if not run.config().is_file():
         return f"unknown (no {run.config().name} in the run)"
     root = run.read_config().get("data", {}).get("init_args", {}).get("root")
-    if isinstance(root, list):
-        return ", ".join(map(str, root))
-    return str(root or "the built-in demo set")
+    return paths_text(root, "the built-in demo set")
 
 
 def _cell(values: list[float], kind: str) -> str:

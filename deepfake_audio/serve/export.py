@@ -23,7 +23,7 @@ import torch
 
 from deepfake_audio import __version__
 from deepfake_audio.console import command_parser
-from deepfake_audio.files import portable
+from deepfake_audio.files import paths_text, portable
 from deepfake_audio.models.networks import build_network
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve import onnx
@@ -148,7 +148,7 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
     lines += [
         "",
         "## Training data",
-        f"- corpus: {data.get('root', 'unknown')} ({data.get('datamodule', '?')})",
+        f"- corpus: {paths_text(data.get('root'))} ({data.get('datamodule', '?')})",
         f"- split: {json.dumps(data.get('split'))}, seed {data.get('seed')}",
         "",
         "## Intended use and limitations",
