@@ -33,6 +33,7 @@ def test_the_default_model_ships_small_with_its_card():
         assert machine_paths(folder) == []
 
 
+@pytest.mark.slow  # the Whisper base encoder on both backends
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_builtin_model_scores_the_demo_clips_with_both_backends(name: str, tiny_corpus: Path):
     folder = builtin_model(name)
