@@ -17,10 +17,20 @@ from deepfake_audio.evaluate.scores import read_scores
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.app import analyse
 from deepfake_audio.serve.fusion import FusedDetector, load_detector, logits, read_fusion
-from deepfake_audio.training import release
+from deepfake_audio.training import protocols, release
 from deepfake_audio.training.fusion import PACKAGE, fuse_runs
 
 pytestmark = needs_whisper
+
+
+def _options(corpus: Path, root: Path) -> list[str]:
+    """The members' own windows: 6.4 s of LSTM frames, 10 s of Whisper layers (one per clip)."""
+    return [
+        f"--data.root={corpus}", "--data.batch_size=4", "--data.num_workers=0",
+        f"--trainer.default_root_dir={root / 'runs'}", "--trainer.accelerator=cpu",
+        "--trainer.devices=1", "--trainer.enable_progress_bar=false",
+        "--trainer.enable_model_summary=false", "--trainer.max_epochs=2",
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +39,7 @@ def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     recipe = root / "pair.yaml"
     members = [str(CONFIG_DIR / "lstm.yaml"), str(CONFIG_DIR / "whisper_linear.yaml")]
     recipe.write_text(yaml.safe_dump({"fusion": {"members": members}}))
-    # The members' own windows: 6.4 s of LSTM frames, 10 s of Whisper layers (one per clip).
-    options = [
-        f"--data.root={tiny_corpus}", "--data.batch_size=4", "--data.num_workers=0",
-        f"--trainer.default_root_dir={root / 'runs'}", "--trainer.accelerator=cpu",
-        "--trainer.devices=1", "--trainer.enable_progress_bar=false",
-        "--trainer.enable_model_summary=false", "--trainer.max_epochs=2",
-    ]  # fmt: skip
+    options = _options(tiny_corpus, root)
     other_split = [*options, "--data.seed=7"]  # a tested run of another split, not reused
     run_cli(["fit", f"--config={members[0]}", *other_split])
     run_cli(["test", f"--config={members[0]}", *other_split])
@@ -82,6 +86,16 @@ def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus:
             [runs / "lstm" / "version_0", runs / "whisper_linear" / "version_0"],
             RunFolder(fused_run / "mismatched"),
         )
+
+
+@pytest.mark.slow
+def test_a_protocol_reuses_a_fusion_made_with_the_same_settings(fused_run: Path, tiny_corpus: Path):
+    options, recipe = _options(tiny_corpus, fused_run), fused_run / "pair.yaml"
+    fused = Path(protocols.train_and_test(recipe, 42, options, reuse=True))
+    assert json.loads(RunFolder(fused).protocol.read_text())["config"] == "pair.yaml"
+    assert Path(protocols.train_and_test(recipe, 42, options, reuse=True)) == fused
+    other = Path(protocols.train_and_test(recipe, 42, [*options, "--data.seed=7"], reuse=True))
+    assert other != fused  # another split: fused anew
 
 
 @pytest.mark.slow

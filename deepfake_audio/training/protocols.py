@@ -26,24 +26,28 @@ from deepfake_audio.training.cli import DeepfakeCLI
 def train_and_test(config: Path, seed: int, extra: list[str], reuse: bool = False) -> Path:
     """Fit ``config`` with one seed, test its best checkpoint; return the run folder. A fusion
     recipe (:mod:`~deepfake_audio.training.fusion`) fits and tests its members, then fuses
-    them. With ``reuse``, a run of the same config file, seed and options that was already
-    fitted and tested (its ``protocol.json`` says so) is returned instead of a new fit."""
+    them. With ``reuse``, a run of the same config's settings, seed and options that was
+    already fitted and tested, or fused (its ``protocol.json`` says so), is returned instead."""
     from deepfake_audio.training import fusion
 
-    if fusion.member_configs(config) is not None:
-        return fusion.train_and_fuse(config, seed, extra, reuse)
+    members = fusion.member_configs(config)
     record = _record(config, seed, extra)
     if reuse:
-        cli = DeepfakeCLI(args=[f"--config={config}", *extra], run=False)
-        for run in sorted(cli.experiment_dir.glob("version_*")):
+        first = DeepfakeCLI(args=[f"--config={(members or [config])[0]}", *extra], run=False)
+        experiment = first.experiment_dir.parent / config.stem if members else first.experiment_dir
+        for run in sorted(experiment.glob("version_*")):
             folder = RunFolder(run)
             done = folder.metrics.is_file() and folder.protocol.is_file()
             if done and json.loads(folder.protocol.read_text()) == record:
                 print(f"deepfake compare: reusing {run}, fitted and tested with the same options")
                 return run
-    fitted = DeepfakeCLI(args=["fit", f"--config={config}", f"--seed_everything={seed}", *extra])
-    run = RunFolder(Path(fitted.trainer.log_dir))
-    DeepfakeCLI(args=["test", f"--config={config}", f"--ckpt_path={run.checkpoint()}", *extra])
+    if members:
+        run = RunFolder(fusion.train_and_fuse(config, seed, extra, reuse))
+    else:
+        fit = ["fit", f"--config={config}", f"--seed_everything={seed}", *extra]
+        fitted = DeepfakeCLI(args=fit)
+        run = RunFolder(Path(fitted.trainer.log_dir))
+        DeepfakeCLI(args=["test", f"--config={config}", f"--ckpt_path={run.checkpoint()}", *extra])
     atomic_write_text(run.protocol, json.dumps(record, indent=2) + "\n")
     return run.path
 
