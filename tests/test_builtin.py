@@ -47,6 +47,7 @@ def test_a_builtin_model_scores_the_demo_clips_with_both_backends(name: str, tin
             assert onnx.detect_file(clip).score == pytest.approx(torch_detection.score, abs=1e-3)
 
 
+@pytest.mark.slow  # the Whisper base encoder
 def test_detect_without_a_model_uses_the_builtin_one(tiny_corpus: Path, tmp_path: Path):
     out = tmp_path / "results.json"
     with pytest.raises(SystemExit) as done:
