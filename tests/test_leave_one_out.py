@@ -246,18 +246,24 @@ def test_compare_runs_one_fold_per_source(tiny_corpus: Path, tmp_path: Path, mon
     assert "| **pooled** |" in table and "(24 clips)" in table
 
 
+def _pages_manifest(corpus: Path, folder: Path) -> Path:
+    """A manifest of the corpus with four source pages, one voice each."""
+    manifest = folder / "pages.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label", "speaker", "attack", "source"])
+        for clip in index_corpus(corpus):
+            page = f"page-{clip.speaker[-1]}"
+            writer.writerow([clip.path, clip.label, clip.speaker, clip.attack or "", page])
+    return manifest
+
+
 @pytest.mark.slow
 def test_compare_deals_sources_into_folds_held_out_together(
     tiny_corpus: Path, tmp_path: Path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    manifest = tmp_path / "pages.csv"  # four pages of one voice each
-    with manifest.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "speaker", "attack", "source"])
-        for clip in index_corpus(tiny_corpus):
-            page = f"page-{clip.speaker[-1]}"
-            writer.writerow([clip.path, clip.label, clip.speaker, clip.attack or "", page])
+    manifest = _pages_manifest(tiny_corpus, tmp_path)
     config = str(CONFIG_DIR / "lstm.yaml")
     extra = [*small_run_args(manifest, tmp_path / "runs", batch_size=4)]
     extra += ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
@@ -295,12 +301,7 @@ def test_a_fusion_recipe_first_in_compare_is_dealt_the_folds_of_its_members(
     tiny_corpus: Path, tmp_path: Path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
-    manifest = tmp_path / "pages.csv"  # four pages of one voice each
-    with manifest.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["path", "label", "speaker", "attack", "source"])
-        for clip in index_corpus(tiny_corpus):
-            writer.writerow([clip.path, clip.label, clip.speaker, "", f"page-{clip.speaker[-1]}"])
+    manifest = _pages_manifest(tiny_corpus, tmp_path)
     member = CONFIG_DIR / "lstm.yaml"
     recipe = tmp_path / "pair.yaml"
     recipe.write_text(f"fusion:\n  members: [{member}, {CONFIG_DIR / 'resnet18.yaml'}]\n")
