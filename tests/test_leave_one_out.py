@@ -323,3 +323,14 @@ def test_reuse_matches_a_config_by_its_settings_not_its_comments(tmp_path: Path)
     record = protocols._record(CONFIG_DIR / "lstm.yaml", 42, ["--data.root=x"])
     assert protocols._record(same, 42, ["--data.root=x"]) == record
     assert protocols._record(other, 42, ["--data.root=x"]) != record
+
+
+def test_a_fusion_is_reused_only_while_its_members_keep_their_settings(tmp_path: Path):
+    member = tmp_path / "lstm.yaml"
+    member.write_text((CONFIG_DIR / "lstm.yaml").read_text())
+    recipe, members = tmp_path / "pair.yaml", [member, CONFIG_DIR / "resnet18.yaml"]
+    recipe.write_text(f"fusion:\n  members: [{members[0]}, {members[1]}]\n")
+    record = protocols._record(recipe, 42, ["--data.root=x"], members)
+    assert protocols._record(recipe, 42, ["--data.root=x"], members) == record
+    member.write_text(member.read_text().replace("seed_everything: 42", "seed_everything: 7"))
+    assert protocols._record(recipe, 42, ["--data.root=x"], members) != record

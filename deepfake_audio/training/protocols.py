@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -31,7 +32,7 @@ def train_and_test(config: Path, seed: int, extra: list[str], reuse: bool = Fals
     from deepfake_audio.training import fusion
 
     members = fusion.member_configs(config)
-    record = _record(config, seed, extra)
+    record = _record(config, seed, extra, members or [])
     if reuse:
         first = DeepfakeCLI(args=[f"--config={(members or [config])[0]}", *extra], run=False)
         experiment = first.experiment_dir.parent / config.stem if members else first.experiment_dir
@@ -52,10 +53,12 @@ def train_and_test(config: Path, seed: int, extra: list[str], reuse: bool = Fals
     return run.path
 
 
-def _record(config: Path, seed: int, extra: list[str]) -> dict:
+def _record(config: Path, seed: int, extra: list[str], members: Sequence[Path] = ()) -> dict:
     """What makes two protocol runs the same: the config's settings (its parsed YAML: comments
-    and layout do not count), the seed, the options."""
-    settings = json.dumps(yaml.safe_load(config.read_text()), sort_keys=True)
+    and layout do not count) and, for a fusion recipe, those of its ``members``, the seed, the
+    options."""
+    parsed = [yaml.safe_load(path.read_text()) for path in (config, *members)]
+    settings = json.dumps(parsed if members else parsed[0], sort_keys=True)
     digest = hashlib.sha256(settings.encode()).hexdigest()
     return {"config": config.name, "settings_sha256": digest, "seed": seed, "options": extra}
 
