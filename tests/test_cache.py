@@ -69,7 +69,7 @@ def test_parallel_build_equals_serial_build(files: list[Path], tmp_path: Path):
         assert torch.equal(serial[path], parallel[path])
 
 
-def test_cache_is_reused_and_rebuilt_when_settings_or_files_change(files, tmp_path: Path):
+def test_cache_is_reused_until_settings_or_file_contents_change(files, tmp_path: Path):
     cache_dir = tmp_path / "c"
     first = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
     stamp = (first.folder / "meta.json").stat().st_mtime_ns
@@ -82,6 +82,9 @@ def test_cache_is_reused_and_rebuilt_when_settings_or_files_change(files, tmp_pa
     assert resized.folder != first.folder
     assert resized[files[0]].shape[0] == 24
 
+    os.utime(files[0], ns=(stamp + 10**9, stamp + 10**9))  # a fresh copy: same bytes, new time
+    copied = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
+    assert copied.folder == first.folder
     _write_tone(files[0], 0.9)
     os.utime(files[0], ns=(stamp + 10**9, stamp + 10**9))
     changed = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)

@@ -166,12 +166,41 @@ def scan(
     bar.close()
 
 
-def _fingerprint(paths: Sequence[Path], settings: dict) -> str:
-    """Hash of the extractor settings and each file's path, size and modification time."""
-    digest = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True).encode())
+def _content_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+
+
+def content_digests(paths: Sequence[Path], memo: Path) -> list[str]:
+    """Each file's content digest, memoised in the JSON file ``memo`` by resolved path, size and
+    modification time: a file is read again only when one of them changes, and a corpus copied
+    anew (fresh modification times, same bytes) keeps its digests, hence its caches."""
+    try:
+        known = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        known = {}
+    digests, changed = [], False
     for path in paths:
         stat = path.stat()
-        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+        entry = known.get(key)
+        if entry is None or entry[:2] != stamp:
+            entry = known[key] = [*stamp, _content_digest(path)]
+            changed = True
+        digests.append(entry[2])
+    if changed:  # written whole and renamed into place: concurrent writers lose nothing but time
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        staging = memo.with_name(f".{memo.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        staging.write_text(json.dumps(known))
+        staging.replace(memo)
+    return digests
+
+
+def _fingerprint(paths: Sequence[Path], settings: dict, memo: Path) -> str:
+    """Hash of the extractor settings and each file's resolved path and content."""
+    digest = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True).encode())
+    for path, content in zip(paths, content_digests(paths, memo), strict=True):
+        digest.update(f"{path.resolve()}\0{content}\n".encode())
     return digest.hexdigest()[:20]
 
 
@@ -237,7 +266,8 @@ class ArrayCache:
     ) -> ArrayCache:
         """Open the cache of exactly these files and settings, building it first if needed."""
         settings = extractor.settings()
-        folder = cache_dir / f"{settings['kind']}-{_fingerprint(paths, settings)}"
+        fingerprint = _fingerprint(paths, settings, cache_dir / "digests.json")
+        folder = cache_dir / f"{settings['kind']}-{fingerprint}"
         if not (folder / "meta.json").is_file():
             cls._build(folder, paths, extractor, workers)
         return cls(folder, extractor)
