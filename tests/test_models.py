@@ -30,6 +30,7 @@ from deepfake_audio.models.detector import group_weights
 from deepfake_audio.models.networks import build_network, registered_networks
 from deepfake_audio.models.networks.cnn import TimmNetwork
 from deepfake_audio.models.networks.ensemble import EnsembleNetwork
+from deepfake_audio.models.networks.layers import LayerStatsNetwork
 from deepfake_audio.models.networks.recurrent import RecurrentNetwork
 from deepfake_audio.models.networks.tdnn import TDNNNetwork
 
@@ -287,3 +288,22 @@ def test_a_group_balanced_loss_is_the_weighted_mean_of_the_items_losses():
         weights * F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     ).mean()
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer here
+def test_margins_shift_each_clips_logit_by_its_class_in_the_loss():
+    detector = Detector([8, 4], RecurrentNetwork, margins=(18.0, 4.0))
+    frames, labels = torch.randn(4, 8, 4), torch.tensor([1.0, 0.0, 0.0, 1.0])
+    loss, logits = detector._shared_step((frames, labels, torch.arange(4)), "val")
+    margins = torch.tensor([18.0, 4.0, 4.0, 18.0])
+    expected = F.binary_cross_entropy_with_logits(logits - margins, labels)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_a_cosine_head_gives_bounded_logits_that_ignore_the_embeddings_length():
+    network = LayerStatsNetwork([6, 3, 4], embedding=5, scale=20.0).eval()
+    logits = network(torch.randn(16, 6, 3, 4) * 100)
+    assert logits.shape == (16,) and logits.abs().max() <= 20.0 + 1e-4
+    head = network.linear[-1]
+    embeddings = torch.randn(3, 5)
+    assert torch.allclose(head(embeddings), head(7.0 * embeddings), atol=1e-5)

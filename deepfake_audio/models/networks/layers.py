@@ -33,21 +33,50 @@ def _expect_layers(name: str, input_shape: list[int]) -> None:
     expect_rank(name, input_shape, "[frames, layers, width]", "LayerDataModule")
 
 
+class CosineLogit(nn.Module):
+    """``scale`` times the cosine between each input vector and a learnt direction: a bounded
+    logit, which with :class:`~deepfake_audio.models.Detector`'s ``margins`` gives the one-class
+    softmax (Zhang et al., 2021): bona fide embeddings gather around the direction, spoofs need
+    only stay away from it."""
+
+    def __init__(self, width: int, scale: float) -> None:
+        super().__init__()
+        self.direction = nn.Parameter(torch.randn(width) / width**0.5)
+        self.scale = scale
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        return self.scale * F.cosine_similarity(embeddings, self.direction[None], dim=-1)
+
+
 @register_network
 class LayerStatsNetwork(Network):
     """The mean and standard deviation over time of every layer's values, standardised over
     the training set (batch norm without a learnt scale) and read by one linear layer: a
-    logistic regression on pooled layer statistics, the linear probe of an encoder."""
+    logistic regression on pooled layer statistics, the linear probe of an encoder.
+
+    With ``embedding``, the linear layer projects to that many values instead, and the logit
+    is ``scale`` times their cosine with a learnt direction (:class:`CosineLogit`)."""
 
     reads = "layers"
 
-    def __init__(self, input_shape: list[int], dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        input_shape: list[int],
+        dropout: float = 0.0,
+        embedding: int | None = None,
+        scale: float = 20.0,
+    ) -> None:
         super().__init__()
         _expect_layers("LayerStatsNetwork", input_shape)
         _, layers, width = input_shape
         self.standardise = nn.BatchNorm1d(2 * layers * width, affine=False)
         self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(2 * layers * width, 1)
+        if embedding is None:
+            self.linear = nn.Linear(2 * layers * width, 1)
+        else:
+            self.linear = nn.Sequential(
+                nn.Linear(2 * layers * width, embedding), CosineLogit(embedding, scale)
+            )
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(stack, dim=1)
