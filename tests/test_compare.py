@@ -63,6 +63,7 @@ def test_tensorboard_gets_validation_figures_and_hparams(tiny_corpus: Path, tmp_
     images = events.Tags()["images"]
     assert {"val/roc", "val/confusion", "val/examples"} <= set(images)
     assert len(events.Images("val/roc")) == 2  # one per epoch
+    assert len(events.Images("val/examples")) == 1  # the same clips every epoch: shown once
     assert "hp/best_val_eer" in events.Tags()["scalars"]
 
 

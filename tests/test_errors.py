@@ -1,6 +1,6 @@
 """Mistakes end in one line, ``deepfake <command>: error: <what>``, exit status 2 and no
-traceback, through the real console script; --traceback (or DEEPFAKE_DEBUG=1) shows the
-trace."""
+traceback (each mistake through the entry point in this process, one through the real console
+script); --traceback (or DEEPFAKE_DEBUG=1) shows the trace."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import CONFIG_DIR, REPO, small_run_args
+
+from deepfake_audio.cli import main
 
 SCRIPT = Path(sys.executable).with_name("deepfake")  # the console script of this install
 LSTM = str(CONFIG_DIR / "lstm.yaml")
@@ -87,16 +90,39 @@ def with_checkpoint(places: dict, lstm_checkpoint: Path) -> dict:
     return {**places, "ckpt": lstm_checkpoint}
 
 
+def _one_line(done: subprocess.CompletedProcess | tuple[int, str, str], line: str) -> None:
+    """The run ended with status 2 and one line matching ``line``, without a traceback."""
+    code, out, err = (
+        (done.returncode, done.stdout, done.stderr)
+        if isinstance(done, subprocess.CompletedProcess)
+        else done
+    )
+    assert code == 2, (out + err)[-2000:]
+    assert "Traceback" not in out + err, (out + err)[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(line + ".*", last), last
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mistake", MISTAKES)
-def test_a_mistake_ends_in_one_line_and_status_2(with_checkpoint: dict, mistake: str):
+def test_a_mistake_ends_in_one_line_and_status_2(
+    with_checkpoint: dict, mistake: str, capfd: pytest.CaptureFixture
+):
     arguments, line = MISTAKES[mistake]
-    done = deepfake(arguments(with_checkpoint))
-    output = done.stdout + done.stderr
-    assert done.returncode == 2, output[-2000:]
-    assert "Traceback" not in output, output[-2000:]
-    last = done.stderr.strip().splitlines()[-1]
-    assert re.fullmatch(line + ".*", last), last
+    environment = {k: v for k, v in os.environ.items() if k != "DEEPFAKE_DEBUG"}
+    with (
+        mock.patch.object(sys, "argv", ["deepfake"]),
+        mock.patch.dict(os.environ, environment, clear=True),
+        pytest.raises(SystemExit) as exit_info,  # anything else escaping is a traceback
+    ):
+        main(arguments(with_checkpoint))
+    _one_line((exit_info.value.code, *capfd.readouterr()), line)
+
+
+@pytest.mark.slow
+def test_the_console_script_ends_a_mistake_in_one_line_and_status_2(places: dict):
+    arguments, line = MISTAKES["detect, missing checkpoint"]
+    _one_line(deepfake(arguments(places)), line)
 
 
 @pytest.mark.slow

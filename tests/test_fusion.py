@@ -24,7 +24,7 @@ pytestmark = needs_whisper
 
 
 def _options(corpus: Path, root: Path) -> list[str]:
-    """The members' own windows: 6.4 s of LSTM frames, 10 s of Whisper layers (one per clip)."""
+    """Options both members take; each keeps its own window (see :func:`_whisper_member`)."""
     return [
         f"--data.root={corpus}", "--data.batch_size=4", "--data.num_workers=0",
         f"--trainer.default_root_dir={root / 'runs'}", "--trainer.accelerator=cpu",
@@ -33,11 +33,22 @@ def _options(corpus: Path, root: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _whisper_member(folder: Path) -> Path:
+    """``whisper_linear.yaml`` on tiny.en with 1 s windows (50 encoder frames): shorter than
+    the LSTM's 6.4 s, and quick to encode."""
+    config = yaml.safe_load((CONFIG_DIR / "whisper_linear.yaml").read_text())
+    features = config["data"]["init_args"]["features"]["init_args"]
+    features.update(model="tiny.en", frames=50, train_hop=50)
+    path = folder / "whisper_linear.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture(scope="module")
 def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fusion")
     recipe = root / "pair.yaml"
-    members = [str(CONFIG_DIR / "lstm.yaml"), str(CONFIG_DIR / "whisper_linear.yaml")]
+    members = [str(CONFIG_DIR / "lstm.yaml"), str(_whisper_member(root))]
     recipe.write_text(yaml.safe_dump({"fusion": {"members": members}}))
     options = _options(tiny_corpus, root)
     other_split = [*options, "--data.seed=7"]  # a tested run of another split, not reused
@@ -65,7 +76,8 @@ def test_a_recipe_fits_its_members_on_one_split_and_fuses_them(fused_run: Path):
     assert metrics["clips"] == len(scored) == len(tested) and 0 <= metrics["eer"] <= 1
     fusion = read_fusion(fused.path / PACKAGE)
     assert len(fusion.weights) == 2 and fusion.weights != (0.5, 0.5)  # learnt, not averaged
-    assert fusion.window_samples == 160_000  # the longer of the members' windows
+    lstm, whisper = (load_detector(fused.path / PACKAGE / name) for name in fusion.members)
+    assert fusion.window_samples == lstm.window > whisper.window  # the longer of the two
 
 
 @pytest.mark.slow
@@ -111,9 +123,10 @@ def test_the_fused_package_scores_as_its_formula_with_both_backends(
     onnx_detection = with_onnx.detect_file(clip)
     assert onnx_detection.windows == pytest.approx(torch_detection.windows, abs=2e-3)
     fusion = read_fusion(package)
+    seconds = fusion.window_samples / 16_000  # every member scores the fusion's windows
     members = [load_detector(package / name, device="cpu") for name in fusion.members]
     member_windows = np.stack(
-        [m.detect_file(clip, window_seconds=10.0).windows for m in members], axis=1
+        [m.detect_file(clip, window_seconds=seconds).windows for m in members], axis=1
     )
     z = logits(member_windows) @ np.asarray(fusion.weights) + fusion.bias
     assert torch_detection.windows == pytest.approx((1 / (1 + np.exp(-z))).tolist(), abs=1e-6)
@@ -129,7 +142,7 @@ def test_the_fused_package_scores_as_its_formula_with_both_backends(
 def test_the_app_explains_a_fused_model(fused_run: Path, tiny_corpus: Path):
     package = fused_run / "runs" / "pair" / "version_0" / PACKAGE
     verdict, windows, spectrogram = analyse(
-        load_detector(package, device="cpu"), tiny_corpus / "0.flac", 10.0
+        load_detector(package, device="cpu"), tiny_corpus / "0.flac", 6.0
     )
     assert "The model fuses the scores of 2 models: (1) reads" in verdict
     assert windows is not None and spectrogram.axes[0].images

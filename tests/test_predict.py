@@ -85,8 +85,7 @@ def test_two_ddp_processes_score_each_file_once_as_one_process_does(
 ):
     args = [*small_run_args(tiny_corpus, fitted, 4), f"--data.root={file_list}"]
     args = [arg for arg in args if "devices" not in arg]
-    alone = run_cli_process(["predict", CONFIG, *args, "--trainer.devices=1"])
-    assert alone.returncode == 0, alone.stderr[-3000:]
+    run_cli(["predict", CONFIG, *args, "--trainer.devices=1"])  # one process: this one
     one_process = _rows(fitted / "lstm" / "version_0")
     ddp = ["--trainer.devices=2", "--trainer.strategy=ddp"]
     shared = run_cli_process(["predict", CONFIG, *args, *ddp])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR, REPO, run_cli_process, small_run_args
+from conftest import CONFIG_DIR, REPO, run_cli, run_cli_process, small_run_args
 
 from deepfake_audio.evaluate.scores import read_scores
 
@@ -35,7 +35,6 @@ def test_killed_fit_resumes_to_the_same_result(tiny_corpus: Path, tmp_path: Path
             done = run_cli_process(["fit", *args], env=env)
             assert done.returncode == 0, done.stderr[-3000:]
         last = sorted((tmp_path / name / "lstm").glob("version_*"))[-1]
-        tested = run_cli_process(["test", *args[:-2], f"--ckpt_path={last}/checkpoints/last.ckpt"])
-        assert tested.returncode == 0, tested.stderr[-3000:]
+        run_cli(["test", *args[:-2], f"--ckpt_path={last}/checkpoints/last.ckpt"])
         results[name] = [(Path(c.file).name, c.score) for c in read_scores(last / "scores.csv")]
     assert results["killed"] == results["uninterrupted"]  # every score, to the last bit

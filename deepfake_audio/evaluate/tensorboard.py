@@ -16,16 +16,21 @@ def _tensorboard(trainer: Trainer) -> TensorBoardLogger | None:
 
 
 class ValidationFigures(ScoreCollector):
-    """After each validation: ROC curve, confusion matrices (at 0.5 and at the validation EER
-    threshold) and a few example inputs per class as TensorBoard images; at the end of
-    fitting, the hyper-parameters with the best and final validation metrics (HPARAMS tab)."""
+    """After each validation: ROC curve and confusion matrices (at 0.5 and at the validation
+    EER threshold) as TensorBoard images, and after the first one a few example inputs per
+    class (the same clips every epoch); at the end of fitting, the hyper-parameters with the
+    best and final validation metrics (HPARAMS tab)."""
 
     def __init__(self, examples_per_class: int = 2) -> None:
         self.examples_per_class = examples_per_class
+        self.examples: dict[int, list[torch.Tensor]] = {0: [], 1: []}
+        self.examples_shown = False
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.examples, self.examples_shown = {0: [], 1: []}, False
 
     def on_validation_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
         self.reset()
-        self.examples: dict[int, list[torch.Tensor]] = {0: [], 1: []}
 
     def on_validation_batch_end(
         self,
@@ -37,6 +42,8 @@ class ValidationFigures(ScoreCollector):
         dataloader_idx: int = 0,
     ) -> None:
         self.collect(outputs, batch)
+        if self.examples_shown:
+            return
         representation = trainer.datamodule.input_spec.representation
         for item, label in enumerate(batch[1].int().tolist()):
             if len(self.examples[label]) < self.examples_per_class:
@@ -58,8 +65,9 @@ class ValidationFigures(ScoreCollector):
         shown = [
             (n, s) for label, n in ((1, "bona fide"), (0, "spoof")) for s in self.examples[label]
         ]
-        if shown:
+        if shown and not self.examples_shown:
             figures["val/examples"] = self._examples_figure(shown)
+            self.examples_shown = True
         writer = _tensorboard(trainer).experiment
         for tag, figure in figures.items():
             writer.add_figure(tag, figure, global_step=trainer.global_step)
