@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from deepfake_audio.errors import UserError
 
-QUICK = ["--trainer.max_epochs=2", "--trainer.limit_train_batches=2"]
+QUICK = ["--trainer.limit_train_batches=2"]
 
 
 def _png(path: Path) -> None:
@@ -24,7 +24,11 @@ def _png(path: Path) -> None:
 def test_compare_trains_configs_and_tabulates_them(tiny_corpus: Path, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     configs = [str(CONFIG_DIR / f"{name}.yaml") for name in ("lstm", "gnn")]
-    extra = [*small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4), *QUICK]
+    extra = [
+        *small_run_args(tiny_corpus, tmp_path / "runs", batch_size=4),
+        *QUICK,
+        "--trainer.max_epochs=1",
+    ]
     with pytest.raises(SystemExit) as exit_info:
         run_cli(["compare", "--configs", *configs, "--seeds", "2", "--out", "out", "--", *extra])
     assert exit_info.value.code == 0
@@ -58,7 +62,8 @@ def test_compare_rejects_a_run_without_a_test_report(tmp_path: Path):
 @pytest.mark.slow
 def test_tensorboard_gets_validation_figures_and_hparams(tiny_corpus: Path, tmp_path: Path):
     config = f"--config={CONFIG_DIR / 'lstm.yaml'}"
-    run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path, batch_size=4), *QUICK])
+    two_epochs = [*QUICK, "--trainer.max_epochs=2"]
+    run_cli(["fit", config, *small_run_args(tiny_corpus, tmp_path, batch_size=4), *two_epochs])
     events = EventAccumulator(str(tmp_path / "lstm" / "version_0")).Reload()
     images = events.Tags()["images"]
     assert {"val/roc", "val/confusion", "val/examples"} <= set(images)

@@ -45,7 +45,8 @@ def checkpoints(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> 
             continue
         config = CONFIG_DIR / f"{name}.yaml"
         run_args = small_run_args(tiny_corpus, root, batch_size=4, config=config)
-        run_cli(["fit", f"--config={config}", *run_args, "--trainer.max_epochs=1"])
+        quick = ["--trainer.max_epochs=1", "--trainer.limit_train_batches=2"]
+        run_cli(["fit", f"--config={config}", *run_args, *quick])
         found[name] = root / name / "version_0" / "checkpoints" / "best.ckpt"
     return found
 
