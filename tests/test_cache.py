@@ -94,6 +94,34 @@ def test_cache_is_reused_until_settings_or_file_contents_change(files, tmp_path:
     assert not list(cache_dir.glob(".*tmp*"))
 
 
+class _CountingExtractor(UtteranceExtractor):
+    """The extractor, noting the name of every file it reads."""
+
+    def __call__(self, path: Path) -> np.ndarray:
+        _read_names.append(path.name)
+        return super().__call__(path)
+
+
+_read_names: list[str] = []  # the names the counting extractor read
+
+
+def test_a_new_file_list_copies_the_files_another_cache_holds(files, tmp_path: Path):
+    cache_dir = tmp_path / "c"
+    whole = ArrayCache.build_or_open(files, UtteranceExtractor(FEATURES), cache_dir, workers=0)
+    added = _write_tone(tmp_path / "added.wav", 0.7)
+    _read_names.clear()
+    part = ArrayCache.build_or_open([files[1], added], _CountingExtractor(FEATURES), cache_dir, 0)
+    assert part.folder != whole.folder and _read_names == ["added.wav"]
+    assert torch.equal(part[files[1]], whole[files[1]])
+    fresh = ArrayCache.build_or_open([added], UtteranceExtractor(FEATURES), tmp_path / "d", 0)
+    assert torch.equal(part[added], fresh[added])
+
+    _write_tone(files[1], 0.9)  # new content: no cache holds it
+    _read_names.clear()
+    ArrayCache.build_or_open([files[1]], _CountingExtractor(FEATURES), cache_dir, workers=0)
+    assert _read_names == [files[1].name]
+
+
 def _broken_files(folder: Path) -> dict[str, str]:
     """Each kind of unusable file, with a word its reason must contain."""
     (folder / "empty.wav").write_bytes(b"")

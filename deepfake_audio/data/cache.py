@@ -153,7 +153,7 @@ def scan(
     """
     jobs = [(extractor, path) for path in paths]
     bar = tqdm(total=len(paths), desc=desc, unit="file", disable=len(paths) < 50)
-    if workers <= 0:
+    if workers <= 0 or not paths:
         results: Iterator = (_safe_extract(*job) for job in jobs)
         for result in results:
             bar.update()
@@ -196,10 +196,10 @@ def content_digests(paths: Sequence[Path], memo: Path) -> list[str]:
     return digests
 
 
-def _fingerprint(paths: Sequence[Path], settings: dict, memo: Path) -> str:
-    """Hash of the extractor settings and each file's resolved path and content."""
+def _fingerprint(paths: Sequence[Path], contents: Sequence[str], settings: dict) -> str:
+    """Hash of the extractor settings and each file's resolved path and content digest."""
     digest = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **settings}, sort_keys=True).encode())
-    for path, content in zip(paths, content_digests(paths, memo), strict=True):
+    for path, content in zip(paths, contents, strict=True):
         digest.update(f"{path.resolve()}\0{content}\n".encode())
     return digest.hexdigest()[:20]
 
@@ -210,7 +210,9 @@ class ArrayCache:
     Arrays are concatenated along their last (time) axis in one file; lookups return views.
     Files are keyed by their resolved path, so a corpus reached by another route (a relative
     root, a symbolic link) finds the same entries. ``unreadable`` maps each resolved path that
-    could not be used to the reason.
+    could not be used to the reason. A new cache copies the arrays of files that another cache
+    of the same settings holds with the same content (a subset of a corpus, or a corpus with
+    files added) instead of extracting them again.
     """
 
     def __init__(self, folder: Path, extractor: Extractor) -> None:
@@ -227,6 +229,8 @@ class ArrayCache:
         }
         with (folder / "unreadable.csv").open(newline="", encoding="utf-8") as handle:
             self.unreadable = {Path(row["path"]): row["reason"] for row in csv.DictReader(handle)}
+        contents = folder / "contents.json"  # absent from caches older than sharing
+        self.contents = json.loads(contents.read_text()) if contents.is_file() else None
         self._data: np.ndarray | None = None
         self._resolved: dict[Path, Path] = {}
 
@@ -266,33 +270,76 @@ class ArrayCache:
     ) -> ArrayCache:
         """Open the cache of exactly these files and settings, building it first if needed."""
         settings = extractor.settings()
-        fingerprint = _fingerprint(paths, settings, cache_dir / "digests.json")
-        folder = cache_dir / f"{settings['kind']}-{fingerprint}"
+        contents = content_digests(paths, cache_dir / "digests.json")
+        folder = cache_dir / f"{settings['kind']}-{_fingerprint(paths, contents, settings)}"
         if not (folder / "meta.json").is_file():
-            cls._build(folder, paths, extractor, workers)
+            cls._build(folder, paths, contents, extractor, workers)
         return cls(folder, extractor)
 
-    @staticmethod
-    def _build(folder: Path, paths: Sequence[Path], extractor: Extractor, workers: int) -> None:
+    def stored(self, path: Path, content: str) -> np.ndarray | None:
+        """A file's array as its extractor returned it, if this cache holds that content."""
+        key = self._key(path)
+        if self.contents is None or key not in self.slices:
+            return None
+        if self.contents[self._positions[key]] != content:
+            return None
+        start, stop = self.slices[key]
+        return np.asarray(self._array()[start:stop]).T
+
+    @cached_property
+    def _positions(self) -> dict[Path, int]:
+        return {path: index for index, path in enumerate(self.slices)}
+
+    @classmethod
+    def _donors(cls, folder: Path, extractor: Extractor) -> list[ArrayCache]:
+        """The complete caches beside ``folder`` made with the same settings."""
+        settings = extractor.settings()
+        return [
+            cls(other, extractor)
+            for other in sorted(folder.parent.glob(f"{settings['kind']}-*"))
+            if other != folder
+            and (other / "meta.json").is_file()
+            and json.loads((other / "meta.json").read_text())["settings"] == settings
+        ]
+
+    @classmethod
+    def _build(
+        cls,
+        folder: Path,
+        paths: Sequence[Path],
+        contents: Sequence[str],
+        extractor: Extractor,
+        workers: int,
+    ) -> None:
         """Write into a temporary sibling and rename it into place: a killed build leaves
         nothing that looks complete, and racing builders both end with a valid cache."""
         folder.parent.mkdir(parents=True, exist_ok=True)
+        donated = {}
+        for donor in cls._donors(folder, extractor):
+            for index, (path, content) in enumerate(zip(paths, contents, strict=True)):
+                if index not in donated and (array := donor.stored(path, content)) is not None:
+                    donated[index] = array
+        missing = [path for index, path in enumerate(paths) if index not in donated]
         staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
-            kept, offsets, unreadable, rows = [], [0], [], 0
+            kept, kept_contents, offsets, unreadable, rows = [], [], [0], [], 0
+            reused = f", {len(donated)} files from other caches" if donated else ""
+            extracted = scan(missing, extractor, workers, desc=f"caching {folder.name}{reused}")
             with (staging / "data.bin").open("wb") as data:
-                results = scan(paths, extractor, workers, desc=f"caching {folder.name}")
-                for path, (array, reason) in zip(paths, results, strict=True):
+                for index, (path, content) in enumerate(zip(paths, contents, strict=True)):
+                    array, reason = (donated[index], None) if index in donated else next(extracted)
                     if array is None:
                         unreadable.append((str(path.resolve()), reason))
                         continue
                     rows = array.shape[0] if array.ndim == 2 else 0
                     data.write(np.ascontiguousarray(array.T).tobytes())
                     kept.append(str(path.resolve()))
+                    kept_contents.append(content)
                     offsets.append(offsets[-1] + array.shape[-1])
             np.save(staging / "offsets.npy", np.asarray(offsets, dtype=np.int64))
             (staging / "paths.json").write_text(json.dumps(kept))
+            (staging / "contents.json").write_text(json.dumps(kept_contents))
             with (staging / "unreadable.csv").open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["path", "reason"])
