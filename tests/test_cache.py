@@ -116,10 +116,16 @@ def test_a_new_file_list_copies_the_files_another_cache_holds(files, tmp_path: P
     fresh = ArrayCache.build_or_open([added], UtteranceExtractor(FEATURES), tmp_path / "d", 0)
     assert torch.equal(part[added], fresh[added])
 
-    _write_tone(files[1], 0.9)  # new content: no cache holds it
+    (tmp_path / "alias.wav").symlink_to(files[0])  # listed twice: once by each name
+    ArrayCache.build_or_open(
+        [files[0], tmp_path / "alias.wav", *files[1:]], UtteranceExtractor(FEATURES), cache_dir, 0
+    )
+    files[1].write_bytes(files[0].read_bytes())  # new content for this path: extracted anew
     _read_names.clear()
-    ArrayCache.build_or_open([files[1]], _CountingExtractor(FEATURES), cache_dir, workers=0)
+    changed = ArrayCache.build_or_open([files[1]], _CountingExtractor(FEATURES), cache_dir, 0)
     assert _read_names == [files[1].name]
+    fresh = ArrayCache.build_or_open([files[1]], UtteranceExtractor(FEATURES), tmp_path / "e", 0)
+    assert torch.equal(changed[files[1]], fresh[files[1]])
 
 
 def _broken_files(folder: Path) -> dict[str, str]:
@@ -144,6 +150,8 @@ def _broken_files(folder: Path) -> dict[str, str]:
 
 def test_every_kind_of_unreadable_file_is_reported(tmp_path: Path):
     broken = _broken_files(tmp_path)
+    (tmp_path / "folder.wav").mkdir()  # cannot even be opened, let alone hashed
+    broken["folder.wav"] = "cannot read"
     paths = [tmp_path / name for name in broken] + [_write_tone(tmp_path / "good.wav")]
     cache = ArrayCache.build_or_open(paths, UtteranceExtractor(FEATURES), tmp_path / "c", workers=2)
     assert {p.name for p in cache.unreadable} == set(broken)

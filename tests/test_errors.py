@@ -90,13 +90,8 @@ def with_checkpoint(places: dict, lstm_checkpoint: Path) -> dict:
     return {**places, "ckpt": lstm_checkpoint}
 
 
-def _one_line(done: subprocess.CompletedProcess | tuple[int, str, str], line: str) -> None:
+def _one_line(code: int | str | None, out: str, err: str, line: str) -> None:
     """The run ended with status 2 and one line matching ``line``, without a traceback."""
-    code, out, err = (
-        (done.returncode, done.stdout, done.stderr)
-        if isinstance(done, subprocess.CompletedProcess)
-        else done
-    )
     assert code == 2, (out + err)[-2000:]
     assert "Traceback" not in out + err, (out + err)[-2000:]
     last = err.strip().splitlines()[-1]
@@ -116,13 +111,14 @@ def test_a_mistake_ends_in_one_line_and_status_2(
         pytest.raises(SystemExit) as exit_info,  # anything else escaping is a traceback
     ):
         main(arguments(with_checkpoint))
-    _one_line((exit_info.value.code, *capfd.readouterr()), line)
+    _one_line(exit_info.value.code, *capfd.readouterr(), line)
 
 
 @pytest.mark.slow
 def test_the_console_script_ends_a_mistake_in_one_line_and_status_2(places: dict):
     arguments, line = MISTAKES["detect, missing checkpoint"]
-    _one_line(deepfake(arguments(places)), line)
+    done = deepfake(arguments(places))
+    _one_line(done.returncode, done.stdout, done.stderr, line)
 
 
 @pytest.mark.slow

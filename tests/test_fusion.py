@@ -48,12 +48,13 @@ def _whisper_member(folder: Path) -> Path:
 def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fusion")
     recipe = root / "pair.yaml"
-    members = [str(CONFIG_DIR / "lstm.yaml"), str(_whisper_member(root))]
+    # The longer window (LSTM's) second: the fusion takes the longest, not the first.
+    members = [str(_whisper_member(root)), str(CONFIG_DIR / "lstm.yaml")]
     recipe.write_text(yaml.safe_dump({"fusion": {"members": members}}))
     options = _options(tiny_corpus, root)
     other_split = [*options, "--data.seed=7"]  # a tested run of another split, not reused
-    run_cli(["fit", f"--config={members[0]}", *other_split])
-    run_cli(["test", f"--config={members[0]}", *other_split])
+    run_cli(["fit", f"--config={members[1]}", *other_split])
+    run_cli(["test", f"--config={members[1]}", *other_split])
     with pytest.raises(SystemExit) as done:
         run_cli(["fuse", "--config", str(recipe), "--", *options])
     assert done.value.code == 0
@@ -76,7 +77,7 @@ def test_a_recipe_fits_its_members_on_one_split_and_fuses_them(fused_run: Path):
     assert metrics["clips"] == len(scored) == len(tested) and 0 <= metrics["eer"] <= 1
     fusion = read_fusion(fused.path / PACKAGE)
     assert len(fusion.weights) == 2 and fusion.weights != (0.5, 0.5)  # learnt, not averaged
-    lstm, whisper = (load_detector(fused.path / PACKAGE / name) for name in fusion.members)
+    whisper, lstm = (load_detector(fused.path / PACKAGE / name) for name in fusion.members)
     assert fusion.window_samples == lstm.window > whisper.window  # the longer of the two
 
 
@@ -86,7 +87,7 @@ def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus:
     before = sorted(p.name for p in (runs / "lstm").iterdir())
     first = RunFolder(runs / "pair" / "version_0")
     again = fuse_runs(
-        [runs / "lstm" / "version_1", runs / "whisper_linear" / "version_0"],
+        [runs / "whisper_linear" / "version_0", runs / "lstm" / "version_1"],
         RunFolder(fused_run / "again"),
     )
     assert sorted(p.name for p in (runs / "lstm").iterdir()) == before
@@ -95,7 +96,7 @@ def test_a_second_fusion_reuses_the_tested_members(fused_run: Path, tiny_corpus:
     )
     with pytest.raises(UserError, match="not made on the same split"):
         fuse_runs(
-            [runs / "lstm" / "version_0", runs / "whisper_linear" / "version_0"],
+            [runs / "whisper_linear" / "version_0", runs / "lstm" / "version_0"],
             RunFolder(fused_run / "mismatched"),
         )
 

@@ -307,3 +307,17 @@ def test_a_cosine_head_gives_bounded_logits_that_ignore_the_embeddings_length():
     head = network.linear[-1]
     embeddings = torch.randn(3, 5)
     assert torch.allclose(head(embeddings), head(7.0 * embeddings), atol=1e-5)
+
+
+def test_margins_put_the_bona_fide_margin_above_the_spoof_margin():
+    with pytest.raises(ValueError, match="first above"):
+        Detector([8, 4], RecurrentNetwork, margins=(4.0, 18.0))
+
+
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # no Trainer here
+def test_with_margins_the_metrics_decide_at_their_midpoint():
+    detector = Detector([8, 4], RecurrentNetwork, margins=(18.0, 4.0))
+    detector.network.member_logits = lambda frames: torch.tensor([[12.0], [10.0]])
+    labels = torch.tensor([1.0, 0.0])
+    detector._shared_step((torch.randn(2, 8, 4), labels, torch.arange(2)), "val")
+    assert float(detector.val_metrics["acc"].compute()) == 1.0  # 12 > 11 > 10, though both > 0

@@ -37,7 +37,7 @@ def exit_code(args: list[str]) -> int | str | None:
 
 @pytest.fixture(scope="module")
 def checkpoints(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One-epoch runs of each ONNX-exportable kind of model and of the GCN."""
+    """Runs of two training batches of each ONNX-exportable kind of model and of the GCN."""
     root = tmp_path_factory.mktemp("onnx-runs")
     found = {}
     for name in (*MODELS, "gnn"):

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -153,28 +154,34 @@ def scan(
     """
     jobs = [(extractor, path) for path in paths]
     bar = tqdm(total=len(paths), desc=desc, unit="file", disable=len(paths) < 50)
-    if workers <= 0 or not paths:
-        results: Iterator = (_safe_extract(*job) for job in jobs)
-        for result in results:
-            bar.update()
-            yield result
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for result in pool.map(_safe_extract, *zip(*jobs, strict=True), chunksize=8):
+    try:
+        if workers <= 0 or not paths:
+            for job in jobs:
                 bar.update()
-                yield result
-    bar.close()
+                yield _safe_extract(*job)
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for result in pool.map(_safe_extract, *zip(*jobs, strict=True), chunksize=8):
+                    bar.update()
+                    yield result
+    finally:
+        bar.close()
 
 
-def _content_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+def _content_digest(path: Path) -> str | None:
+    """The digest of a file's bytes; None when it cannot be read (extraction reports why)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+    except OSError:
+        return None
 
 
 def content_digests(paths: Sequence[Path], memo: Path) -> list[str]:
     """Each file's content digest, memoised in the JSON file ``memo`` by resolved path, size and
     modification time: a file is read again only when one of them changes, and a corpus copied
-    anew (fresh modification times, same bytes) keeps its digests, hence its caches."""
+    anew (fresh modification times, same bytes) keeps its digests, hence its caches. A file
+    that cannot be read gets a stand-in from its size and time, never memoised."""
     try:
         known = json.loads(memo.read_text())
     except (OSError, ValueError):
@@ -185,15 +192,28 @@ def content_digests(paths: Sequence[Path], memo: Path) -> list[str]:
         key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
         entry = known.get(key)
         if entry is None or entry[:2] != stamp:
-            entry = known[key] = [*stamp, _content_digest(path)]
+            digest = _content_digest(path)
+            if digest is None:
+                digests.append(f"unread-{stat.st_size}-{stat.st_mtime_ns}")
+                continue
+            entry = known[key] = [*stamp, digest]
             changed = True
         digests.append(entry[2])
-    if changed:  # written whole and renamed into place: concurrent writers lose nothing but time
+    if changed:
+        _write_memo(memo, known)
+    return digests
+
+
+def _write_memo(memo: Path, known: dict) -> None:
+    """Write the whole memo and rename it into place: concurrent writers lose nothing but time,
+    and a folder that cannot be written costs only the hashing next time."""
+    staging = memo.with_name(f".{memo.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        staging = memo.with_name(f".{memo.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         staging.write_text(json.dumps(known))
         staging.replace(memo)
-    return digests
+    except OSError:
+        staging.unlink(missing_ok=True)
 
 
 def _fingerprint(paths: Sequence[Path], contents: Sequence[str], settings: dict) -> str:
@@ -229,13 +249,12 @@ class ArrayCache:
         }
         with (folder / "unreadable.csv").open(newline="", encoding="utf-8") as handle:
             self.unreadable = {Path(row["path"]): row["reason"] for row in csv.DictReader(handle)}
-        contents = folder / "contents.json"  # absent from caches older than sharing
-        self.contents = json.loads(contents.read_text()) if contents.is_file() else None
         self._data: np.ndarray | None = None
         self._resolved: dict[Path, Path] = {}
+        self._contents: dict[Path, str] | None = None  # read when another cache copies from it
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_data": None}  # each worker maps the file itself
+        return {**self.__dict__, "_data": None, "_contents": None}  # each worker maps the file
 
     def _key(self, path: Path) -> Path:
         if path not in self._resolved:
@@ -277,30 +296,32 @@ class ArrayCache:
         return cls(folder, extractor)
 
     def stored(self, path: Path, content: str) -> np.ndarray | None:
-        """A file's array as its extractor returned it, if this cache holds that content."""
+        """A file's array as its extractor returned it, if this cache holds the file (by its
+        resolved path) with that content."""
+        if self._contents is None:
+            listed = self.folder / "contents.json"  # absent from caches older than sharing
+            digests = json.loads(listed.read_text()) if listed.is_file() else []
+            paths = json.loads((self.folder / "paths.json").read_text()) if digests else []
+            self._contents = dict(zip(map(Path, paths), digests, strict=True))
         key = self._key(path)
-        if self.contents is None or key not in self.slices:
-            return None
-        if self.contents[self._positions[key]] != content:
+        if self._contents.get(key) != content:
             return None
         start, stop = self.slices[key]
         return np.asarray(self._array()[start:stop]).T
 
-    @cached_property
-    def _positions(self) -> dict[Path, int]:
-        return {path: index for index, path in enumerate(self.slices)}
-
     @classmethod
-    def _donors(cls, folder: Path, extractor: Extractor) -> list[ArrayCache]:
-        """The complete caches beside ``folder`` made with the same settings."""
-        settings = extractor.settings()
-        return [
-            cls(other, extractor)
-            for other in sorted(folder.parent.glob(f"{settings['kind']}-*"))
-            if other != folder
-            and (other / "meta.json").is_file()
-            and json.loads((other / "meta.json").read_text())["settings"] == settings
-        ]
+    def _donors(cls, folder: Path, extractor: Extractor) -> Iterator[ArrayCache]:
+        """The complete caches beside ``folder`` made with the same settings and cache version,
+        one at a time (a damaged one is passed over)."""
+        settings = json.loads(json.dumps(extractor.settings()))  # as meta.json holds it
+        for other in sorted(folder.parent.glob(f"{settings['kind']}-*")):
+            try:
+                meta = json.loads((other / "meta.json").read_text())
+                same = meta.get("version") == CACHE_VERSION and meta["settings"] == settings
+                if other != folder and same:
+                    yield cls(other, extractor)
+            except (OSError, ValueError, KeyError):
+                continue
 
     @classmethod
     def _build(
@@ -314,19 +335,24 @@ class ArrayCache:
         """Write into a temporary sibling and rename it into place: a killed build leaves
         nothing that looks complete, and racing builders both end with a valid cache."""
         folder.parent.mkdir(parents=True, exist_ok=True)
-        donated = {}
+        donated: dict[int, np.ndarray] = {}
         for donor in cls._donors(folder, extractor):
             for index, (path, content) in enumerate(zip(paths, contents, strict=True)):
                 if index not in donated and (array := donor.stored(path, content)) is not None:
                     donated[index] = array
+            if len(donated) == len(paths):
+                break
         missing = [path for index, path in enumerate(paths) if index not in donated]
         staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
             kept, kept_contents, offsets, unreadable, rows = [], [], [0], [], 0
             reused = f", {len(donated)} files from other caches" if donated else ""
-            extracted = scan(missing, extractor, workers, desc=f"caching {folder.name}{reused}")
-            with (staging / "data.bin").open("wb") as data:
+            desc = f"caching {folder.name}{reused}"
+            with (
+                closing(scan(missing, extractor, workers, desc=desc)) as extracted,
+                (staging / "data.bin").open("wb") as data,
+            ):
                 for index, (path, content) in enumerate(zip(paths, contents, strict=True)):
                     array, reason = (donated[index], None) if index in donated else next(extracted)
                     if array is None:
@@ -344,7 +370,12 @@ class ArrayCache:
                 writer = csv.writer(handle)
                 writer.writerow(["path", "reason"])
                 writer.writerows(unreadable)
-            meta = {"rows": rows, "total": offsets[-1], "settings": extractor.settings()}
+            meta = {
+                "rows": rows,
+                "total": offsets[-1],
+                "settings": extractor.settings(),
+                "version": CACHE_VERSION,
+            }
             (staging / "meta.json").write_text(json.dumps(meta))  # written last: marks complete
             try:
                 staging.rename(folder)

@@ -17,9 +17,9 @@ def _tensorboard(trainer: Trainer) -> TensorBoardLogger | None:
 
 class ValidationFigures(ScoreCollector):
     """After each validation: ROC curve and confusion matrices (at 0.5 and at the validation
-    EER threshold) as TensorBoard images, and after the first one a few example inputs per
-    class (the same clips every epoch); at the end of fitting, the hyper-parameters with the
-    best and final validation metrics (HPARAMS tab)."""
+    EER threshold) as TensorBoard images; once, after the first validation, a few example
+    inputs per class (later validations read the same clips); at the end of fitting, the
+    hyper-parameters with the best and final validation metrics (HPARAMS tab)."""
 
     def __init__(self, examples_per_class: int = 2) -> None:
         self.examples_per_class = examples_per_class
@@ -42,7 +42,7 @@ class ValidationFigures(ScoreCollector):
         dataloader_idx: int = 0,
     ) -> None:
         self.collect(outputs, batch)
-        if self.examples_shown:
+        if self.examples_shown or trainer.sanity_checking:
             return
         representation = trainer.datamodule.input_spec.representation
         for item, label in enumerate(batch[1].int().tolist()):

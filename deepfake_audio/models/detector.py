@@ -28,8 +28,8 @@ COLLAPSE_PATIENCE = 3  # one-class validations in a row before the collapse warn
 
 class Detector(LightningModule):
     """Trains ``network``, built for ``input_shape`` (one input's shape, linked from the
-    DataModule by the CLI): ``forward`` returns one logit per input, and ``sigmoid(logit)`` is
-    P(bona fide).
+    DataModule by the CLI): ``forward`` returns one logit per input, higher for bona fide, and
+    :meth:`score` its calibrated P(bona fide).
 
     ``members`` > 1 trains that many networks side by side, each from its own initial weights
     and on its own loss, and averages their logits (:class:`~.networks.ensemble.EnsembleNetwork`);
@@ -45,7 +45,9 @@ class Detector(LightningModule):
     clips are pushed above the first, spoofs below the second. On a bounded logit (a scaled
     cosine, e.g. :class:`~.networks.layers.CosineLogit`) margins far apart near its top make the
     bona fide class compact and leave spoofs free: 18 and 4 at scale 20 are the one-class
-    softmax's 0.9 and 0.2, which the field reports to hold better on unseen attacks.
+    softmax's 0.9 and 0.2, which the field reports to hold better on unseen attacks. The
+    training and validation metrics then decide at the margins' midpoint instead of logit 0;
+    the calibration makes the scores P(bona fide) again.
     After every validation the detector fits a Platt calibration of its logits on the
     validation scores (:mod:`~.calibration`) and the threshold at their EER: both are saved with
     every checkpoint, and the scores of test, predict, detect and serve are calibrated with them.
@@ -72,7 +74,10 @@ class Detector(LightningModule):
         self.scheduler = scheduler
         self.balanced_loss = balanced_loss
         self.balance_groups = balance_groups
+        if margins is not None and not margins[0] > margins[1]:
+            raise ValueError(f"margins are (bona fide, spoof), the first above: got {margins}")
         self.margins = margins
+        self._decision_logit = 0.0 if margins is None else sum(margins) / 2
         self._item_weights: torch.Tensor | None = None  # per training clip, see balance_groups
         self.loss = nn.BCEWithLogitsLoss()
         self.train_metrics = detection_metrics("train/")
@@ -127,7 +132,8 @@ class Detector(LightningModule):
         targets = labels[:, None].expand_as(member_logits)
         shifted = member_logits
         if self.margins is not None:
-            shifted = member_logits - torch.where(targets > 0.5, *self.margins)
+            bona_fide_margin, spoof_margin = self.margins
+            shifted = member_logits - torch.where(targets > 0.5, bona_fide_margin, spoof_margin)
         if stage == "train" and self._item_weights is not None:
             weights = self._item_weights.to(labels.device)[batch[2]][:, None]
             loss = F.binary_cross_entropy_with_logits(
@@ -140,7 +146,7 @@ class Detector(LightningModule):
         self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=size, sync_dist=stage != "train")
         if stage != "test":  # a test clip may span several items: TestReport scores clips
             metrics = getattr(self, f"{stage}_metrics")
-            metrics.update(torch.sigmoid(logits.detach()), labels.int())
+            metrics.update(torch.sigmoid(logits.detach() - self._decision_logit), labels.int())
             self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=size)
         return loss, logits.detach()
 

@@ -55,7 +55,8 @@ class LayerStatsNetwork(Network):
     logistic regression on pooled layer statistics, the linear probe of an encoder.
 
     With ``embedding``, the linear layer projects to that many values instead, and the logit
-    is ``scale`` times their cosine with a learnt direction (:class:`CosineLogit`)."""
+    is ``scale`` times their cosine with a learnt direction (:class:`CosineLogit`); ``scale``
+    is used with ``embedding`` only."""
 
     reads = "layers"
 
