@@ -309,6 +309,23 @@ def test_a_cosine_head_gives_bounded_logits_that_ignore_the_embeddings_length():
     assert torch.allclose(head(embeddings), head(7.0 * embeddings), atol=1e-5)
 
 
+def test_pooling_the_standard_deviation_alone_ignores_a_constant_offset_of_a_layer():
+    stack = torch.randn(8, 6, 3, 4)
+    offset = stack.clone()
+    offset[:, :, 1] += torch.randn(8, 1, 4) * 10  # each clip's own shift of one layer
+    std_only = LayerStatsNetwork([6, 3, 4], statistics=["std"]).eval()
+    assert torch.allclose(std_only(stack), std_only(offset), atol=1e-5)
+    both = LayerStatsNetwork([6, 3, 4]).eval()
+    assert not torch.allclose(both(stack), both(offset), atol=1e-3)
+    assert std_only.linear.in_features == both.linear.in_features // 2
+
+
+@pytest.mark.parametrize("statistics", [[], ["std", "std"], ["median"]])
+def test_pooled_statistics_must_be_mean_or_std_each_at_most_once(statistics: list[str]):
+    with pytest.raises(ValueError, match="statistics"):
+        LayerStatsNetwork([6, 3, 4], statistics=statistics)
+
+
 def test_margins_put_the_bona_fide_margin_above_the_spoof_margin():
     with pytest.raises(ValueError, match="first above"):
         Detector([8, 4], RecurrentNetwork, margins=(4.0, 18.0))

@@ -11,7 +11,8 @@ choose among the layers rather than take the last one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,9 @@ from deepfake_audio.models.networks.base import (
 
 if TYPE_CHECKING:
     from deepfake_audio.features import InputSpec
+
+
+Statistic = Literal["mean", "std"]
 
 
 def _expect_layers(name: str, input_shape: list[int]) -> None:
@@ -54,6 +58,9 @@ class LayerStatsNetwork(Network):
     the training set (batch norm without a learnt scale) and read by one linear layer: a
     logistic regression on pooled layer statistics, the linear probe of an encoder.
 
+    ``statistics`` chooses which of the two are pooled: the standard deviation alone drops
+    what a clip holds constant over time, such as its speaker and its recording chain.
+
     With ``embedding``, the linear layer projects to that many values instead, and the logit
     is ``scale`` times their cosine with a learnt direction (:class:`CosineLogit`); ``scale``
     is used with ``embedding`` only."""
@@ -66,22 +73,28 @@ class LayerStatsNetwork(Network):
         dropout: float = 0.0,
         embedding: int | None = None,
         scale: float = 20.0,
+        statistics: Sequence[Statistic] = ("mean", "std"),
     ) -> None:
         super().__init__()
         _expect_layers("LayerStatsNetwork", input_shape)
+        if not statistics or len(set(statistics)) < len(statistics):
+            raise ValueError(f"statistics must name mean, std or both once, got {statistics}")
+        if unknown := set(statistics) - {"mean", "std"}:
+            raise ValueError(f"statistics can be mean and std, got {sorted(unknown)}")
+        self.statistics = tuple(statistics)
         _, layers, width = input_shape
-        self.standardise = nn.BatchNorm1d(2 * layers * width, affine=False)
+        pooled = len(self.statistics) * layers * width
+        self.standardise = nn.BatchNorm1d(pooled, affine=False)
         self.dropout = nn.Dropout(dropout)
         if embedding is None:
-            self.linear = nn.Linear(2 * layers * width, 1)
+            self.linear = nn.Linear(pooled, 1)
         else:
-            self.linear = nn.Sequential(
-                nn.Linear(2 * layers * width, embedding), CosineLogit(embedding, scale)
-            )
+            self.linear = nn.Sequential(nn.Linear(pooled, embedding), CosineLogit(embedding, scale))
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(stack, dim=1)
-        pooled = torch.cat([mean, std], dim=-1).flatten(1)
+        chosen = {"mean": mean, "std": std}
+        pooled = torch.cat([chosen[name] for name in self.statistics], dim=-1).flatten(1)
         return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
 
 
