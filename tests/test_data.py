@@ -101,6 +101,50 @@ def test_evaluation_windows_cover_each_clip_as_inference_does():
         ClipDataset(**options, train=True, window_hop=4)
 
 
+def test_kept_items_are_read_and_made_once_and_are_the_items_made_without_keeping():
+    lengths = {"long.wav": 12, "short.wav": 3}
+    clips = [Clip(Path(name), label=index % 2) for index, name in enumerate(lengths)]
+    reads: list[str] = []
+
+    def read(clip: Clip) -> torch.Tensor:
+        reads.append(clip.path.name)
+        return torch.arange(float(lengths[clip.path.name]))[None]
+
+    made: list[list[float]] = []
+
+    def to_input(crop: torch.Tensor) -> torch.Tensor:
+        made.append(crop[0].tolist())
+        return crop.mean(-1)
+
+    options = {"clips": clips, "read": read, "length": 4, "to_input": to_input, "crop_step": 4}
+    kept = ClipDataset(**options, train=True, seed=3, keep_items=True)
+    plain = ClipDataset(**options, train=True, seed=3)
+    keys = [(index, epoch) for epoch in range(12) for index in range(len(clips))]
+    items = [kept[key] for key in keys]
+    windows = {tuple(crop) for crop in made}
+    assert len(made) == len(windows) == 4  # the long clip's three windows and the short one
+    assert sorted(reads) == ["long.wav"] * 3 + ["short.wav"]  # once per window in 12 epochs
+    for key, (inputs, label, index) in zip(keys, items, strict=True):
+        expected = plain[key]
+        assert torch.equal(inputs, expected[0]) and label == expected[1] and index == expected[2]
+
+    evaluation = ClipDataset(**options, window_hop=4, keep_items=True)
+    for _ in range(2):
+        reads.clear()
+        assert [evaluation[item][0].item() for item in range(4)] == [1.5, 5.5, 9.5, 0.75]
+    assert reads == []  # the second pass makes nothing again
+
+
+def test_augmented_training_items_are_never_kept():
+    clip, wave = Clip(Path("a.wav"), label=1), torch.sin(torch.arange(8_000.0))
+    noise = [WhiteNoise(p=1.0)]
+    dataset = ClipDataset(  # one window: every epoch crops it at the same start
+        [clip], lambda _: wave, 8_000, lambda crop: crop, waves=True, train=True,
+        augmentations=noise, keep_items=True,
+    )  # fmt: skip
+    assert not torch.equal(dataset[0, 0][0], dataset[0, 1][0])
+
+
 def test_test_loader_windows_follow_test_windows(tiny_corpus: Path):
     loaders = {}
     for mode in ("all", "first"):

@@ -19,12 +19,14 @@ from deepfake_audio.features import (
     FrameSequence,
     InputSpec,
     LayerStack,
+    LayerStatistics,
     SpectralFeatures,
     Waveform,
+    WhisperFeatures,
     features_from_dict,
     registered_front_ends,
 )
-from deepfake_audio.models.networks.layers import LayerStatsNetwork
+from deepfake_audio.models.networks.layers import LayerStatisticsNetwork, LayerStatsNetwork
 from deepfake_audio.models.networks.rawnet2 import RawNet2Network
 from deepfake_audio.models.networks.tdnn import TDNNNetwork
 from deepfake_audio.reading import resample as numpy_resample
@@ -112,6 +114,46 @@ def test_every_front_end_round_trips_through_export_and_both_backends(kind: str,
     assert len(with_torch.windows) == len(with_onnx.windows) == 3
     assert with_onnx.windows == pytest.approx(with_torch.windows, abs=2e-3)
     assert AudioDetector.load(package).spec == spec
+
+
+def test_pooled_layer_statistics_have_one_torch_and_numpy_form():
+    features = np.random.default_rng(0).standard_normal((3, 12, 25)).astype(np.float32) * 3 + 1
+    representation = LayerStatistics(3)
+    expected = representation.batch(torch.from_numpy(features)).numpy()
+    assert expected.shape == (3, 2, 3, 4)
+    assert np.allclose(representation.numpy_batch(features), expected, atol=1e-5)
+
+
+@needs_whisper
+def test_pooled_layer_statistics_score_as_the_layers_do_through_export_and_both_backends(
+    tmp_path: Path,
+):
+    torch.manual_seed(0)
+    features = WhisperFeatures.example()
+    layers = len(features.blocks)
+    stack_spec = InputSpec(features, LayerStack(layers))
+    pooled_spec = InputSpec(features, LayerStatistics(layers))
+    on_layers = LayerStatsNetwork(stack_spec.input_shape, statistics=["std"]).eval()
+    on_statistics = LayerStatisticsNetwork(pooled_spec.input_shape, statistics=["std"]).eval()
+    on_statistics.load_state_dict(on_layers.state_dict())
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, _speechlike(int(2.5 * features.window_samples), seed=3), 16_000)
+    packages = {}
+    for name, network, spec in [
+        ("layers", on_layers, stack_spec), ("statistics", on_statistics, pooled_spec)
+    ]:  # fmt: skip
+        (tmp_path / name).mkdir()
+        packages[name] = exported_package(network, spec, tmp_path / name)
+    scores = {
+        (name, backend): detector.load(package).detect_file(clip).windows
+        for name, package in packages.items()
+        for backend, detector in [("torch", AudioDetector), ("onnx", OnnxDetector)]
+    }
+    expected = scores["layers", "torch"]
+    assert len(expected) == 3
+    for windows in scores.values():
+        assert windows == pytest.approx(expected, abs=2e-3)
+    assert AudioDetector.load(packages["statistics"]).spec == pooled_spec
 
 
 def test_trimming_cuts_the_silent_ends_in_the_cache_and_in_detection(tmp_path: Path):

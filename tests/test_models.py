@@ -19,6 +19,7 @@ from deepfake_audio.data.augment import Splice
 from deepfake_audio.features import (
     InputSpec,
     LayerStack,
+    LayerStatistics,
     Representation,
     SpectralFeatures,
     Waveform,
@@ -30,7 +31,7 @@ from deepfake_audio.models.detector import group_weights
 from deepfake_audio.models.networks import build_network, registered_networks
 from deepfake_audio.models.networks.cnn import TimmNetwork
 from deepfake_audio.models.networks.ensemble import EnsembleNetwork
-from deepfake_audio.models.networks.layers import LayerStatsNetwork
+from deepfake_audio.models.networks.layers import LayerStatisticsNetwork, LayerStatsNetwork
 from deepfake_audio.models.networks.recurrent import RecurrentNetwork
 from deepfake_audio.models.networks.tdnn import TDNNNetwork
 
@@ -42,9 +43,10 @@ def small_spec(representation: str) -> InputSpec:
     of three encoder layers."""
     if representation == "waveform":
         return InputSpec(WaveformFeatures(window_samples=16_000), Waveform())
-    if representation == "layers":
+    if representation in ("layers", "layer_statistics"):
         features = WhisperFeatures.example()
-        return InputSpec(features, LayerStack(len(features.blocks)))
+        stacked = Representation.from_dict({"name": representation, "layers": len(features.blocks)})
+        return InputSpec(features, stacked)
     return InputSpec(SMALL, Representation.from_dict({"name": representation}))
 
 
@@ -318,6 +320,20 @@ def test_pooling_the_standard_deviation_alone_ignores_a_constant_offset_of_a_lay
     both = LayerStatsNetwork([6, 3, 4]).eval()
     assert not torch.allclose(both(stack), both(offset), atol=1e-3)
     assert std_only.linear.in_features == both.linear.in_features // 2
+
+
+@pytest.mark.parametrize("statistics", [["mean", "std"], ["std"]])
+def test_the_probe_on_pooled_statistics_is_the_probe_on_the_layers(statistics: list[str]):
+    features = torch.randn(5, 12, 6) * 3 + 2  # 3 layers of 4 values, 6 frames
+    on_layers = LayerStatsNetwork([6, 3, 4], statistics=statistics).train()
+    on_layers(LayerStack(3).batch(features))  # standardisation statistics to carry over
+    on_statistics = LayerStatisticsNetwork([2, 3, 4], statistics=statistics).eval()
+    on_statistics.load_state_dict(on_layers.state_dict())
+    on_layers.eval()
+    pooled = LayerStatistics(3).batch(features)
+    assert pooled.shape == (5, 2, 3, 4)
+    expected = on_layers(LayerStack(3).batch(features))
+    assert torch.allclose(on_statistics(pooled), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("statistics", [[], ["std", "std"], ["median"]])

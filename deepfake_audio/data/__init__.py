@@ -10,6 +10,7 @@ _LAZY = {
     "AudioDataModule": "deepfake_audio.data.base",
     "GraphDataModule": "deepfake_audio.data.datamodules",
     "LayerDataModule": "deepfake_audio.data.datamodules",
+    "LayerStatisticsDataModule": "deepfake_audio.data.datamodules",
     "MelImageDataModule": "deepfake_audio.data.datamodules",
     "SequenceDataModule": "deepfake_audio.data.datamodules",
     "WaveformDataModule": "deepfake_audio.data.datamodules",

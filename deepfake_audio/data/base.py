@@ -321,6 +321,7 @@ class AudioDataModule(LightningDataModule):
             seed=self.seed,
             window_hop=hop if windows else None,
             crop_step=step,
+            keep_items=self.representation.summary,
         )
 
     def _loader(self, split: str, train: bool = False, windows: bool = False) -> DataLoader:

@@ -1,5 +1,5 @@
 """The DataModules of each input representation: feature images, frame sequences, frame graphs,
-stacks of encoder layers and raw waveforms.
+stacks of encoder layers, their pooled statistics and raw waveforms.
 
 Each declares only its own arguments and its front end's defaults; the rest are
 :class:`~.base.AudioDataModule`'s, which the CLI lists and checks for every subclass. Any
@@ -16,6 +16,7 @@ from deepfake_audio.features import (
     FrameSequence,
     Image,
     LayerStack,
+    LayerStatistics,
     Representation,
     SpectralFeatures,
     Waveform,
@@ -89,6 +90,17 @@ class LayerDataModule(AudioDataModule):
     @property
     def representation(self) -> Representation:
         return LayerStack(len(self.features.blocks))
+
+
+class LayerStatisticsDataModule(LayerDataModule):
+    """Each encoder layer's mean and standard deviation over a window ``[2, layers, width]``:
+    the input of :class:`LayerDataModule` pooled in the data, for heads that read nothing
+    else. Each window's statistics are computed once per loader worker and kept, so that every
+    later epoch reads kilobytes instead of the window's frames."""
+
+    @property
+    def representation(self) -> Representation:
+        return LayerStatistics(len(self.features.blocks))
 
 
 class WaveformDataModule(AudioDataModule):

@@ -47,6 +47,10 @@ class ClipDataset(Dataset):
     crops start on multiples of ``crop_step`` (cached windows of a non-local front end).
     A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
     labelled spoof; the other augmentations then apply to it as to any crop.
+
+    With ``keep_items`` (small inputs, such as a window's pooled statistics) and no
+    augmentation, each window's input is kept after it is first made, with its clip's length:
+    an item whose window was made before is neither read nor made again.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class ClipDataset(Dataset):
         seed: int = 0,
         window_hop: int | None = None,
         crop_step: int = 1,
+        keep_items: bool = False,
     ) -> None:
         if train and window_hop is not None:
             raise ValueError("training takes one random crop per clip: no window_hop")
@@ -92,6 +97,9 @@ class ClipDataset(Dataset):
                 for start in window_starts(read(clip).shape[-1], length, window_hop)
             ]
         self._kept: tuple[int, torch.Tensor] | None = None  # the last clip read for evaluation
+        self.keep_items = keep_items and not chosen
+        self._items: dict[tuple[int, int], torch.Tensor] = {}  # by clip and start
+        self._lengths: dict[int, int] = {}  # each kept clip's length
 
     @property
     def owners(self) -> list[int]:
@@ -103,32 +111,50 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, int]:
         if not self.train:  # evaluation items draw nothing at random
-            clip, start = self.windows[key]
-            inputs, label = self._item(self.clips[clip], self._evaluation_read(clip), start)
+            index, start = self.windows[key]
+            inputs, label = self._window(index, start)
             return inputs, torch.tensor(float(label)), key
         index, epoch = key if isinstance(key, tuple) else (key, 0)
-        clip = self.clips[index]
         # The item's own generator state, whatever ran before in this process. The CPU generator
         # only: torch.manual_seed would also queue a lazy seeding call per item for every
         # accelerator backend not yet initialised (stack trace and all).
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed((self.seed * 1_000_003 + epoch) * 1_000_003 + index)
-            inputs, label = self._item(clip, self.read(clip))
+            inputs, label = self._window(index)
         return inputs, torch.tensor(float(label)), index
 
-    def _evaluation_read(self, index: int) -> torch.Tensor:
-        """Clip ``index``'s utterance. A clip's windows are consecutive items, so the last clip
-        read is kept: a long clip is read once, not once per window."""
+    def _window(self, index: int, start: int | None = None) -> tuple[torch.Tensor, int]:
+        """Clip ``index``'s item starting at ``start``, or for training at a random start."""
+        clip = self.clips[index]
+        utterance = None
+        if index not in self._lengths:
+            utterance = self._read(index)
+            if self.keep_items:
+                self._lengths[index] = utterance.shape[-1]
+        if start is None:
+            frames = self._lengths[index] if utterance is None else utterance.shape[-1]
+            step = self.crop_step
+            start = step * random_start(frames // step, self.length // step)
+        if (index, start) in self._items:
+            return self._items[index, start], clip.label
+        if utterance is None:
+            utterance = self._read(index)
+        inputs, label = self._item(clip, utterance, start)
+        if self.keep_items:
+            self._items[index, start] = inputs
+        return inputs, label
+
+    def _read(self, index: int) -> torch.Tensor:
+        """Clip ``index``'s utterance. A clip's evaluation windows are consecutive items, so
+        the last clip read for evaluation is kept: a long clip is read once, not once per
+        window."""
+        if self.train:
+            return self.read(self.clips[index])
         if self._kept is None or self._kept[0] != index:
             self._kept = (index, self.read(self.clips[index]))
         return self._kept[1]
 
-    def _item(
-        self, clip: Clip, utterance: torch.Tensor, start: int = 0
-    ) -> tuple[torch.Tensor, int]:
-        if self.train:
-            step = self.crop_step
-            start = step * random_start(utterance.shape[-1] // step, self.length // step)
+    def _item(self, clip: Clip, utterance: torch.Tensor, start: int) -> tuple[torch.Tensor, int]:
         crop = fit_length(utterance, self.length, start)
         label = clip.label
         if self.waves:

@@ -20,6 +20,7 @@ from deepfake_audio.features.spec import (
     Image,
     InputSpec,
     LayerStack,
+    LayerStatistics,
     Representation,
     Waveform,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "Image",
     "InputSpec",
     "LayerStack",
+    "LayerStatistics",
     "Representation",
     "SpectralFeatures",
     "Waveform",

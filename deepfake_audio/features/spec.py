@@ -31,8 +31,9 @@ class Representation:
 
     name: ClassVar[str]
     reads_waveform: ClassVar[bool] = False  # True: the identity front end's samples
-    onnx_frames_axis: ClassVar[int | None] = None  # the input's time axis, None: no export
-    onnx_refusal: ClassVar[str] = ""  # why there is no ONNX export
+    onnx_frames_axis: ClassVar[int | None] = None  # the input's time axis, if it has one
+    onnx_refusal: ClassVar[str] = ""  # why there is no ONNX export, if there is none
+    summary: ClassVar[bool] = False  # True: an item is a few values per window, worth keeping
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -173,6 +174,35 @@ class LayerStack(Representation):
         batch, rows, frames = features.shape
         stacked = features.transpose(0, 2, 1).reshape(batch, frames, self.layers, -1)
         return np.ascontiguousarray(stacked)
+
+    def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
+        return inputs[item].flatten(1).T
+
+
+@dataclass(frozen=True)
+class LayerStatistics(Representation):
+    """``[2, layers, width]``: the mean (first) and the standard deviation over the window's
+    frames of every value of each of the features' blocks of rows (an encoder's layers), for
+    heads on pooled statistics. An item is 1/250 of its :class:`LayerStack` at 500 frames, and
+    depends on its window alone: a dataset keeps each window's items after the first read
+    (:attr:`summary`), so that an epoch costs a few kilobytes per item."""
+
+    name: ClassVar[str] = "layer_statistics"
+    summary: ClassVar[bool] = True
+    layers: int = 1
+
+    def shape(self, spec: InputSpec) -> list[int]:
+        return [2, self.layers, spec.features.frame_size // self.layers]
+
+    def batch(self, features: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        std, mean = torch.std_mean(features, dim=-1)
+        return torch.stack([mean, std], dim=-2).unflatten(-1, (self.layers, -1))
+
+    def numpy_batch(self, features: np.ndarray) -> np.ndarray:
+        pooled = np.stack([features.mean(axis=-1), features.std(axis=-1, ddof=1)], axis=1)
+        return np.ascontiguousarray(pooled.reshape(len(features), 2, self.layers, -1), np.float32)
 
     def rows(self, inputs: torch.Tensor, item: int) -> torch.Tensor:
         return inputs[item].flatten(1).T

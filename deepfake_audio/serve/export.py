@@ -31,12 +31,12 @@ from deepfake_audio.serve.package import CARD, CONFIG, WEIGHTS, ModelSpec, load_
 
 
 def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, bytes]:
-    """The ONNX files of a package by name: the network (input to one logit per window, batch
-    and frame axes dynamic) and what the front end's numpy form reads; raises ``ValueError``
-    for an input with no ONNX form."""
+    """The ONNX files of a package by name: the network (input to one logit per window; the
+    batch axis dynamic, and the frame axis where the input has one) and what the front end's
+    numpy form reads; raises ``ValueError`` for an input with no ONNX form."""
     spec = model.input
     representation = spec.representation
-    if representation.onnx_frames_axis is None:
+    if representation.onnx_refusal:
         raise ValueError(
             f"no ONNX export for {representation.name!r} input: {representation.onnx_refusal}"
         )
@@ -44,6 +44,9 @@ def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, 
     network.load_state_dict(weights)
     network.eval()
     example = torch.zeros(2, *spec.input_shape)
+    dynamic = {0: "batch"}
+    if representation.onnx_frames_axis is not None:
+        dynamic[representation.onnx_frames_axis] = "frames"
     buffer = io.BytesIO()
     # The TorchScript exporter is deprecated, but exports these networks in about a second;
     # torch.export takes several. Its deprecation and tracer warnings are silenced: the tests
@@ -56,10 +59,7 @@ def onnx_files(model: ModelSpec, weights: dict[str, torch.Tensor]) -> dict[str, 
             buffer,
             input_names=["input"],
             output_names=["logit"],
-            dynamic_axes={
-                "input": {0: "batch", representation.onnx_frames_axis: "frames"},
-                "logit": {0: "batch"},
-            },
+            dynamic_axes={"input": dynamic, "logit": {0: "batch"}},
             opset_version=17,
             dynamo=False,
         )

@@ -1,7 +1,7 @@
 """Heads on an encoder's layers ``[batch, frames, layers, width]`` (:class:`LayerStack`
-input): pooled statistics of every layer under one linear layer, and a learnt weighted sum of
-the layers (or one fixed layer) under any frame-sequence network, with the encoder's top
-blocks optionally fine-tuned.
+input) or on their pooled statistics (:class:`LayerStatistics` input): pooled statistics of
+every layer under one linear layer, and a learnt weighted sum of the layers (or one fixed
+layer) under any frame-sequence network, with the encoder's top blocks optionally fine-tuned.
 
 Spoofing cues sit mostly in the early and middle layers of speech encoders, whose last layers
 are the most specific to their own training task (Combei et al., Interspeech 2025, for XLS-R;
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 
 Statistic = Literal["mean", "std"]
+STATISTICS: tuple[Statistic, ...] = ("mean", "std")  # in the order LayerStatistics pools them
 
 
 def _expect_layers(name: str, input_shape: list[int]) -> None:
@@ -53,17 +54,58 @@ class CosineLogit(nn.Module):
 
 
 @register_network
-class LayerStatsNetwork(Network):
-    """The mean and standard deviation over time of every layer's values, standardised over
-    the training set (batch norm without a learnt scale) and read by one linear layer: a
-    logistic regression on pooled layer statistics, the linear probe of an encoder.
+class LayerStatisticsNetwork(Network):
+    """The linear probe of an encoder on its layers' pooled statistics ``[2, layers, width]``
+    (:class:`LayerStatistics` input: each layer's mean and standard deviation over a window,
+    pooled in the data), standardised over the training set (batch norm without a learnt
+    scale) and read by one linear layer: a logistic regression on pooled layer statistics.
 
-    ``statistics`` chooses which of the two are pooled: the standard deviation alone drops
-    what a clip holds constant over time, such as its speaker and its recording chain.
+    ``statistics`` chooses which of the two are read: the standard deviation alone drops what
+    a clip holds constant over time, such as its speaker and its recording chain.
 
     With ``embedding``, the linear layer projects to that many values instead, and the logit
     is ``scale`` times their cosine with a learnt direction (:class:`CosineLogit`); ``scale``
     is used with ``embedding`` only."""
+
+    reads = "layer_statistics"
+
+    def __init__(
+        self,
+        input_shape: list[int],
+        dropout: float = 0.0,
+        embedding: int | None = None,
+        scale: float = 20.0,
+        statistics: Sequence[Statistic] = ("mean", "std"),
+    ) -> None:
+        super().__init__()
+        expect_rank(
+            type(self).__name__, input_shape, "[2, layers, width]", "LayerStatisticsDataModule"
+        )
+        if not statistics or len(set(statistics)) < len(statistics):
+            raise ValueError(f"statistics must name mean, std or both once, got {statistics}")
+        if unknown := set(statistics) - set(STATISTICS):
+            raise ValueError(f"statistics can be mean and std, got {sorted(unknown)}")
+        self.chosen = [STATISTICS.index(name) for name in statistics]
+        _, layers, width = input_shape
+        pooled = len(self.chosen) * layers * width
+        self.standardise = nn.BatchNorm1d(pooled, affine=False)
+        self.dropout = nn.Dropout(dropout)
+        if embedding is None:
+            self.linear = nn.Linear(pooled, 1)
+        else:
+            self.linear = nn.Sequential(nn.Linear(pooled, embedding), CosineLogit(embedding, scale))
+
+    def forward(self, statistics: torch.Tensor) -> torch.Tensor:
+        pooled = statistics[:, self.chosen].transpose(1, 2).flatten(1)  # layer by layer
+        return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
+
+
+@register_network
+class LayerStatsNetwork(LayerStatisticsNetwork):
+    """:class:`LayerStatisticsNetwork` on the layers themselves (:class:`LayerStack` input),
+    pooling them first: the same model, with the window's frames in its input. Training it
+    reads every frame of every window each epoch; :class:`LayerStatisticsNetwork` with
+    ``LayerStatisticsDataModule`` reads each window once."""
 
     reads = "layers"
 
@@ -75,27 +117,13 @@ class LayerStatsNetwork(Network):
         scale: float = 20.0,
         statistics: Sequence[Statistic] = ("mean", "std"),
     ) -> None:
-        super().__init__()
         _expect_layers("LayerStatsNetwork", input_shape)
-        if not statistics or len(set(statistics)) < len(statistics):
-            raise ValueError(f"statistics must name mean, std or both once, got {statistics}")
-        if unknown := set(statistics) - {"mean", "std"}:
-            raise ValueError(f"statistics can be mean and std, got {sorted(unknown)}")
-        self.statistics = tuple(statistics)
         _, layers, width = input_shape
-        pooled = len(self.statistics) * layers * width
-        self.standardise = nn.BatchNorm1d(pooled, affine=False)
-        self.dropout = nn.Dropout(dropout)
-        if embedding is None:
-            self.linear = nn.Linear(pooled, 1)
-        else:
-            self.linear = nn.Sequential(nn.Linear(pooled, embedding), CosineLogit(embedding, scale))
+        super().__init__([2, layers, width], dropout, embedding, scale, statistics)
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(stack, dim=1)
-        chosen = {"mean": mean, "std": std}
-        pooled = torch.cat([chosen[name] for name in self.statistics], dim=-1).flatten(1)
-        return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
+        return super().forward(torch.stack([mean, std], dim=1))
 
 
 @register_network
