@@ -96,7 +96,8 @@ class LayerStatisticsDataModule(LayerDataModule):
     """Each encoder layer's mean and standard deviation over a window ``[2, layers, width]``:
     the input of :class:`LayerDataModule` pooled in the data, for heads that read nothing
     else. Each window's statistics are computed once per loader worker and kept, so that every
-    later epoch reads kilobytes instead of the window's frames."""
+    later epoch reads kilobytes instead of the window's frames: 28 KB per window for Whisper
+    base's 7 layers of 512 values, in each worker (about 1 GB for 40,000 training windows)."""
 
     @property
     def representation(self) -> Representation:
