@@ -122,7 +122,7 @@ def model_card(model: ModelSpec, onnx: bool = False) -> str:
         "",
         "## Model",
         f"- network: `{model.network['class_path']}` with `{json.dumps(network)}`",
-        f"- input: {spec.representation.name} of {spec.features.describe()}, "
+        f"- input: {spec.representation.name.replace('_', ' ')} of {spec.features.describe()}, "
         f"{spec.window_samples / spec.sample_rate:.1f} s at {spec.sample_rate} Hz per window; "
         "longer audio is scored in sliding windows and averaged",
         f"- exported with deepfake-audio {__version__}",
