@@ -14,7 +14,13 @@ import torch
 
 from deepfake_audio.audio import fit_length, load_audio
 from deepfake_audio.data import SequenceDataModule
-from deepfake_audio.data.cache import ArrayCache, UtteranceExtractor, WaveformExtractor
+from deepfake_audio.data.augment import WhiteNoise
+from deepfake_audio.data.cache import (
+    ArrayCache,
+    AugmentedExtractor,
+    UtteranceExtractor,
+    WaveformExtractor,
+)
 from deepfake_audio.features import SpectralFeatures
 from deepfake_audio.runs import RunFolder
 
@@ -50,6 +56,31 @@ def test_short_clips_are_repeated_to_a_window_before_the_front_end(
     for path in files:  # 0.3-0.5 s, shorter than one window: scored as inference scores them
         window = fit_length(load_audio(path), features.window_samples)
         assert torch.allclose(cache[path], features.front_end()(window), atol=0.02)
+
+
+def test_augmented_copies_are_seeded_by_copy_and_file_and_cached_apart(
+    files: list[Path], tmp_path: Path
+):
+    plain = UtteranceExtractor(FEATURES)
+    noise = (WhiteNoise(min_snr_db=5, max_snr_db=5, p=1.0),)
+    first, second = (AugmentedExtractor(plain, noise, copy) for copy in (1, 2))
+    assert first.settings() != second.settings() != plain.settings()
+    assert first.settings()["augmentations"] == [
+        {"class": "WhiteNoise", "p": 1.0, "min_snr_db": 5, "max_snr_db": 5}
+    ]
+    caches = {
+        name: ArrayCache.build_or_open(files, extractor, tmp_path / "c", workers=0)
+        for name, extractor in [("plain", plain), ("first", first), ("second", second)]
+    }
+    assert len({cache.folder for cache in caches.values()}) == 3
+    torch.manual_seed(0)  # the copies do not depend on the global generator
+    again = ArrayCache.build_or_open(files, first, tmp_path / "again", workers=0)
+    for path in files:
+        made = {name: cache[path] for name, cache in caches.items()}
+        assert made["first"].shape == made["plain"].shape
+        assert not torch.allclose(made["first"], made["plain"], atol=0.1)
+        assert not torch.allclose(made["first"], made["second"], atol=0.1)
+        assert torch.equal(again[path], made["first"])
 
 
 def test_cached_waveform_matches_the_file(files: list[Path], tmp_path: Path):

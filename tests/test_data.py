@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from deepfake_audio.data import GraphDataModule, MelImageDataModule, SequenceDataModule
-from deepfake_audio.data.augment import WhiteNoise
+from deepfake_audio.data.augment import Splice, WhiteNoise
 from deepfake_audio.data.corpus import Clip, CorpusError
 from deepfake_audio.data.dataset import ClipDataset
 from deepfake_audio.data.split import SplitSpec, assign_splits
@@ -133,6 +133,54 @@ def test_kept_items_are_read_and_made_once_and_are_the_items_made_without_keepin
         reads.clear()
         assert [evaluation[item][0].item() for item in range(4)] == [1.5, 5.5, 9.5, 0.75]
     assert reads == []  # the second pass makes nothing again
+
+
+def test_training_items_draw_a_version_of_their_clip_and_keep_each_version_apart():
+    clips = [Clip(Path(f"{index}.wav"), label=1) for index in range(4)]
+    versions = [lambda clip, value=value: torch.full((1, 4), value) for value in (0.0, 1.0, 2.0)]
+    options = {"clips": clips, "length": 4, "to_input": lambda crop: crop[0, 0], "train": True}
+    kept = ClipDataset(read=versions[0], copies=versions[1:], seed=5, keep_items=True, **options)
+    plain = ClipDataset(read=versions[0], copies=versions[1:], seed=5, **options)
+    keys = [(index, epoch) for epoch in range(10) for index in range(len(clips))]
+    drawn = [float(kept[key][0]) for key in keys]
+    assert drawn == [float(plain[key][0]) for key in keys]  # kept by version, not mixed up
+    assert set(drawn) == {0.0, 1.0, 2.0}
+    assert drawn != [float(kept[index, epoch + 1][0]) for index, epoch in keys]  # epochs differ
+    with pytest.raises(ValueError, match="evaluation reads clips"):
+        ClipDataset(read=versions[0], copies=versions[1:], clips=clips, length=4, to_input=None)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"augmented_copies": -1}, "0 or more"),
+        ({"augmented_copies": 1, "augmentations": []}, "waveform augmentations"),
+        ({"augmented_copies": 1, "cache": False}, "cache: true"),
+        ({"augmented_copies": 1, "augmentations": [Splice(), WhiteNoise()]}, "Splice relabels"),
+    ],
+)
+def test_augmented_copies_need_waveform_augmentations_that_keep_labels_and_a_cache(
+    options: dict, message: str
+):
+    arguments = {"augmentations": [WhiteNoise()], **options}
+    with pytest.raises(ValueError, match=message):
+        SequenceDataModule(features=FEATURES, **arguments)
+
+
+def test_a_datamodule_trains_on_cached_augmented_copies(tiny_corpus: Path):
+    datamodule = SequenceDataModule(
+        root=tiny_corpus, features=FEATURES, num_workers=0, augmented_copies=2,
+        augmentations=[WhiteNoise(min_snr_db=0, max_snr_db=0, p=1.0)],
+    )  # fmt: skip
+    datamodule.setup("fit")
+    assert datamodule.placement("train", True) == "cache"
+    train = datamodule.train_dataloader().dataset
+    assert len(train.versions) == 3 and not train.wave_augmentations
+    clip = train.clips[0]
+    original, *copies = (read(clip) for read in train.versions)
+    assert all(copy.shape == original.shape and not torch.equal(copy, original) for copy in copies)
+    assert not torch.equal(copies[0], copies[1])
+    assert len(datamodule.val_dataloader().dataset.versions) == 1
 
 
 def test_augmented_training_items_are_never_kept():

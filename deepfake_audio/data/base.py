@@ -21,6 +21,7 @@ from deepfake_audio.data.augment import (
 )
 from deepfake_audio.data.cache import (
     ArrayCache,
+    AugmentedExtractor,
     Extractor,
     WaveformExtractor,
     default_cache_dir,
@@ -65,6 +66,28 @@ class _FromCache:
         return self.cache[clip.path]
 
 
+def _check_augmented_copies(
+    copies: int, augmentations: list[Augmentation], cache: bool, features_on_device: bool
+) -> None:
+    """Refuse augmented copies that could not be made or read."""
+    if not copies:
+        return
+    if copies < 0:
+        raise ValueError(f"augmented_copies must be 0 or more, got {copies}")
+    if not cache or features_on_device:
+        raise ValueError(
+            "augmented_copies are cached: they need cache: true and no features_on_device"
+        )
+    makers = [type(a).__name__ for a in augmentations if isinstance(a, SpoofMaker)]
+    if makers:
+        raise ValueError(
+            f"augmented copies keep their clip's label, and {', '.join(makers)} relabels what "
+            "it makes: leave it out of the augmentations"
+        )
+    if not any(isinstance(a, WaveAugmentation) for a in augmentations):
+        raise ValueError("augmented_copies are made by waveform augmentations: add some")
+
+
 class AudioDataModule(LightningDataModule):
     """Indexes a corpus, several corpora (``root`` a list, each in its own layout) or the
     built-in demo set; checks and caches it, splits it, and serves batches of front-end features
@@ -80,6 +103,13 @@ class AudioDataModule(LightningDataModule):
     Where the front end runs is decided in one place (:meth:`placement`): in the cache (computed
     once per file, the default), in the loader workers (per crop, after waveform augmentation)
     or, with ``features_on_device``, on the device, batched, in :meth:`on_after_batch_transfer`.
+
+    ``augmented_copies`` N > 0 caches N copies of every clip besides the clip itself, each made
+    once by the waveform ``augmentations`` (seeded by the copy and the file), and trains on one
+    of the clip's N + 1 versions drawn at random for every item: channel and codec augmentation
+    for a front end too costly to run on every training crop (an encoder on a CPU), at the cost
+    of N more front-end passes over the corpus, once. Feature augmentations still apply per
+    item; spoof makers, which relabel what they make, cannot make copies.
 
     ``test_windows``: ``all`` tests every window of a clip (the clip's score is their mean, as
     ``deepfake detect`` scores a file); ``first`` tests its first window only. Validation always
@@ -101,10 +131,12 @@ class AudioDataModule(LightningDataModule):
         num_workers: int = 2,
         seed: int = 42,
         test_windows: Literal["all", "first"] = "all",
+        augmented_copies: int = 0,
     ) -> None:
         super().__init__()
         if test_windows not in ("all", "first"):
             raise ValueError(f"test_windows must be 'all' or 'first', got {test_windows!r}")
+        _check_augmented_copies(augmented_copies, augmentations or [], cache, features_on_device)
         masked = [
             type(a).__name__ for a in augmentations or [] if isinstance(a, FeatureAugmentation)
         ]
@@ -130,6 +162,7 @@ class AudioDataModule(LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.test_windows = test_windows
+        self.augmented_copies = augmented_copies
         self.clips: dict[str, list[Clip]] = {}
         self.unreadable: dict[Path, str] = {}  # the files to score that cannot be read
         self._device_front_end = features.front_end() if features_on_device else None
@@ -183,8 +216,14 @@ class AudioDataModule(LightningDataModule):
 
     @property
     def wave_training(self) -> bool:
-        """Training needs waveforms when a waveform augmentation is configured."""
-        return any(isinstance(a, WaveAugmentation) for a in self.augmentations)
+        """Training needs waveforms when a waveform augmentation is configured, unless the
+        augmentations made cached copies."""
+        waves = any(isinstance(a, WaveAugmentation) for a in self.augmentations)
+        return waves and not self.augmented_copies
+
+    @property
+    def _copy_kinds(self) -> list[str]:
+        return [f"copy {copy}" for copy in range(1, self.augmented_copies + 1)]
 
     def training_class_sizes(self) -> tuple[float, float]:
         """Bona fide and spoof training items per epoch, on average: the training split's, less
@@ -212,6 +251,9 @@ class AudioDataModule(LightningDataModule):
         extractors: dict[str, Extractor] = {"features": features_extractor(self.features)}
         if self.features.framed and self.placement("train", True) != "cache":
             extractors["waveform"] = WaveformExtractor(self.features)
+        waves = tuple(a for a in self.augmentations if isinstance(a, WaveAugmentation))
+        for copy, kind in enumerate(self._copy_kinds, start=1):
+            extractors[kind] = AugmentedExtractor(extractors["features"], waves, copy)
         return extractors
 
     def index(self) -> list[Clip]:
@@ -273,10 +315,13 @@ class AudioDataModule(LightningDataModule):
         file to the reason."""
         if self.cache:
             caches = self._open_caches(clips)
-            first = next(iter(caches.values()))  # every cache decoded every file
             self._readers = {kind: _FromCache(cache) for kind, cache in caches.items()}
             self._readers.setdefault("waveform", self._readers["features"])  # the identity's
-            return first.unreadable_among([clip.path for clip in clips])
+            paths = [clip.path for clip in clips]
+            unreadable: dict[Path, str] = {}
+            for cache in reversed(caches.values()):  # the features cache's reason wins
+                unreadable.update(cache.unreadable_among(paths))
+            return unreadable
         rate = self.input_spec.sample_rate
         self._readers = {"waveform": _DecodeEachTime(self.features)}
         return DataReport.check_files(clips, rate, self.num_workers)
@@ -308,16 +353,21 @@ class AudioDataModule(LightningDataModule):
             hop = length * length // features.train_hop
         reader = "features" if cached else "predict" if split == "predict" else "waveform"
         worker = self.placement(split, train) == "worker"
+        copies = [self._readers[kind] for kind in self._copy_kinds] if train else []
+        augmentations = self.augmentations
+        if copies:  # the waveform augmentations made the copies
+            augmentations = [a for a in augmentations if isinstance(a, FeatureAugmentation)]
         return ClipDataset(
             self.clips[split],
             read=self._readers[reader],
+            copies=copies,
             length=length,
             to_input=self.representation.item,
             front_end=features.front_end() if worker else None,
             normalise=features.normalise,
             waves=not cached,
             train=train,
-            augmentations=self.augmentations,
+            augmentations=augmentations,
             seed=self.seed,
             window_hop=hop if windows else None,
             crop_step=step,

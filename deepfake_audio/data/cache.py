@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import uuid
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
@@ -25,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from deepfake_audio.audio import fit_length, load_audio
+from deepfake_audio.data.augment import WaveAugmentation
 from deepfake_audio.features import Features
 from deepfake_audio.windows import window_starts
 
@@ -46,6 +48,13 @@ class _Extractor:
 
     def wave(self, path: Path) -> torch.Tensor:
         return self.features.trimmed(load_audio(path, self.features.sample_rate))
+
+    def __call__(self, path: Path) -> np.ndarray:
+        return self.extract(self.wave(path))
+
+    def extract(self, wave: torch.Tensor) -> np.ndarray:
+        """What is stored of a file's waveform."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,7 @@ class UtteranceExtractor(_FrontEndExtractor):
     def settings(self) -> dict:
         return {"kind": "utterance", "short_clips": "repeated", "features": self.features.to_dict()}
 
-    def __call__(self, path: Path) -> np.ndarray:
-        wave = self.wave(path)
+    def extract(self, wave: torch.Tensor) -> np.ndarray:
         window = self.features.window_samples
         if wave.shape[-1] < window:
             wave = fit_length(wave, window)
@@ -95,8 +103,7 @@ class WindowExtractor(_FrontEndExtractor):
     def settings(self) -> dict:
         return {"kind": "windows", "features": self.features.to_dict()}
 
-    def __call__(self, path: Path) -> np.ndarray:
-        wave = self.wave(path)
+    def extract(self, wave: torch.Tensor) -> np.ndarray:
         window = self.features.window_samples
         hop = window // self.features.frames * self.features.train_hop
         starts = window_starts(wave.shape[-1], window, hop)
@@ -116,15 +123,50 @@ class WaveformExtractor(_Extractor):
         trim = {} if self.features.trim_db is None else {"trim_db": self.features.trim_db}
         return {"kind": "waveform", "sample_rate": self.features.sample_rate, **trim}
 
-    def __call__(self, path: Path) -> np.ndarray:
-        wave = self.wave(path).clamp(-1.0, 1.0)
-        return (wave * 32767.0).round().numpy().astype(self.dtype)
+    def extract(self, wave: torch.Tensor) -> np.ndarray:
+        return (wave.clamp(-1.0, 1.0) * 32767.0).round().numpy().astype(self.dtype)
 
     def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(stored.astype(np.float32) / 32767.0)
 
 
-Extractor = UtteranceExtractor | WindowExtractor | WaveformExtractor
+def _arguments(augmentation: WaveAugmentation) -> dict:
+    """An augmentation's settings (its public attributes but the module's ``training``)."""
+    return {k: v for k, v in vars(augmentation).items() if k[0] != "_" and k != "training"}
+
+
+@dataclass(frozen=True)
+class AugmentedExtractor:
+    """What ``extractor`` stores of a file after ``augmentations`` (waveform augmentations,
+    each with its probability) were applied to its waveform once: copy number ``copy`` of the
+    file. The draws come from a generator seeded by the copy and the file's name, so that a
+    rebuilt cache holds the same copies."""
+
+    extractor: UtteranceExtractor | WindowExtractor | WaveformExtractor
+    augmentations: tuple[WaveAugmentation, ...]
+    copy: int
+
+    @property
+    def dtype(self) -> type:
+        return self.extractor.dtype
+
+    def to_tensor(self, stored: np.ndarray) -> torch.Tensor:
+        return self.extractor.to_tensor(stored)
+
+    def settings(self) -> dict:
+        described = [{"class": type(a).__name__, **_arguments(a)} for a in self.augmentations]
+        return {**self.extractor.settings(), "copy": self.copy, "augmentations": described}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        wave = self.extractor.wave(path)
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(zlib.crc32(f"{self.copy}/{path.name}".encode()))
+            for augment in self.augmentations:
+                wave = augment(wave)
+        return self.extractor.extract(wave)
+
+
+Extractor = UtteranceExtractor | WindowExtractor | WaveformExtractor | AugmentedExtractor
 
 
 def features_extractor(features: Features) -> Extractor:

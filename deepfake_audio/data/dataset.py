@@ -48,6 +48,9 @@ class ClipDataset(Dataset):
     A training item of a bona fide clip that a :class:`SpoofMaker` makes into a spoof is
     labelled spoof; the other augmentations then apply to it as to any crop.
 
+    ``copies`` read other versions of each clip (augmented copies, as ``read`` does): every
+    training item draws one of the clip's versions, ``read``'s included, at random.
+
     With ``keep_items`` (small inputs, such as a window's pooled statistics) and no
     augmentation, each window's input is kept after it is first made, with its clip's length:
     an item whose window was made before is neither read nor made again.
@@ -68,12 +71,16 @@ class ClipDataset(Dataset):
         window_hop: int | None = None,
         crop_step: int = 1,
         keep_items: bool = False,
+        copies: Sequence[Callable[[Clip], torch.Tensor]] = (),
     ) -> None:
         if train and window_hop is not None:
             raise ValueError("training takes one random crop per clip: no window_hop")
+        if copies and not train:
+            raise ValueError("copies are versions of training clips: evaluation reads clips")
         self.clips = list(clips)
         self.seed = seed
         self.read = read
+        self.versions = [read, *copies]
         self.length = length
         self.crop_step = crop_step
         self.to_input = to_input
@@ -98,8 +105,8 @@ class ClipDataset(Dataset):
             ]
         self._kept: tuple[int, torch.Tensor] | None = None  # the last clip read for evaluation
         self.keep_items = keep_items and not chosen
-        self._items: dict[tuple[int, int], torch.Tensor] = {}  # by clip and start
-        self._lengths: dict[int, int] = {}  # each kept clip's length
+        self._items: dict[tuple[int, int, int], torch.Tensor] = {}  # by clip, version, start
+        self._lengths: dict[tuple[int, int], int] = {}  # each kept version's length
 
     @property
     def owners(self) -> list[int]:
@@ -124,32 +131,36 @@ class ClipDataset(Dataset):
         return inputs, torch.tensor(float(label)), index
 
     def _window(self, index: int, start: int | None = None) -> tuple[torch.Tensor, int]:
-        """Clip ``index``'s item starting at ``start``, or for training at a random start."""
+        """Clip ``index``'s item starting at ``start``, or for training at a random start of
+        a random version."""
         clip = self.clips[index]
+        version = 0
+        if len(self.versions) > 1:
+            version = int(torch.randint(len(self.versions), ()))
         utterance = None
-        if index not in self._lengths:
-            utterance = self._read(index)
+        if (index, version) not in self._lengths:
+            utterance = self._read(index, version)
             if self.keep_items:
-                self._lengths[index] = utterance.shape[-1]
+                self._lengths[index, version] = utterance.shape[-1]
         if start is None:
-            frames = self._lengths[index] if utterance is None else utterance.shape[-1]
+            frames = self._lengths[index, version] if utterance is None else utterance.shape[-1]
             step = self.crop_step
             start = step * random_start(frames // step, self.length // step)
-        if (index, start) in self._items:
-            return self._items[index, start], clip.label
+        if (index, version, start) in self._items:
+            return self._items[index, version, start], clip.label
         if utterance is None:
-            utterance = self._read(index)
+            utterance = self._read(index, version)
         inputs, label = self._item(clip, utterance, start)
         if self.keep_items:
-            self._items[index, start] = inputs
+            self._items[index, version, start] = inputs
         return inputs, label
 
-    def _read(self, index: int) -> torch.Tensor:
-        """Clip ``index``'s utterance. A clip's evaluation windows are consecutive items, so
-        the last clip read for evaluation is kept: a long clip is read once, not once per
-        window."""
+    def _read(self, index: int, version: int = 0) -> torch.Tensor:
+        """Clip ``index``'s utterance (its ``version``). A clip's evaluation windows are
+        consecutive items, so the last clip read for evaluation is kept: a long clip is read
+        once, not once per window."""
         if self.train:
-            return self.read(self.clips[index])
+            return self.versions[version](self.clips[index])
         if self._kept is None or self._kept[0] != index:
             self._kept = (index, self.read(self.clips[index]))
         return self._kept[1]
