@@ -68,6 +68,7 @@ class LayerStatisticsNetwork(Network):
     is used with ``embedding`` only."""
 
     reads = "layer_statistics"
+    expects = ("[2, layers, width]", "LayerStatisticsDataModule")  # input, and who makes it
 
     def __init__(
         self,
@@ -78,9 +79,7 @@ class LayerStatisticsNetwork(Network):
         statistics: Sequence[Statistic] = ("mean", "std"),
     ) -> None:
         super().__init__()
-        expect_rank(
-            type(self).__name__, input_shape, "[2, layers, width]", "LayerStatisticsDataModule"
-        )
+        expect_rank(type(self).__name__, input_shape, *self.expects)
         if not statistics or len(set(statistics)) < len(statistics):
             raise ValueError(f"statistics must name mean, std or both once, got {statistics}")
         if unknown := set(statistics) - set(STATISTICS):
@@ -108,18 +107,7 @@ class LayerStatsNetwork(LayerStatisticsNetwork):
     ``LayerStatisticsDataModule`` reads each window once."""
 
     reads = "layers"
-
-    def __init__(
-        self,
-        input_shape: list[int],
-        dropout: float = 0.0,
-        embedding: int | None = None,
-        scale: float = 20.0,
-        statistics: Sequence[Statistic] = ("mean", "std"),
-    ) -> None:
-        _expect_layers("LayerStatsNetwork", input_shape)
-        _, layers, width = input_shape
-        super().__init__([2, layers, width], dropout, embedding, scale, statistics)
+    expects = ("[frames, layers, width]", "LayerDataModule")
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(stack, dim=1)
