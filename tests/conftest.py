@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -26,8 +29,9 @@ needs_whisper = pytest.mark.skipif(
 )
 
 torch.set_num_threads(1)
-# Caches go to a fresh folder per test session, never to the user's.
+# Caches go to a fresh folder per test session, never to the user's, removed at exit.
 os.environ["DEEPFAKE_AUDIO_CACHE"] = tempfile.mkdtemp(prefix="deepfake-audio-cache-")
+atexit.register(shutil.rmtree, os.environ["DEEPFAKE_AUDIO_CACHE"], ignore_errors=True)
 REPO = Path(__file__).resolve().parents[1]
 DEBUG = {"DEEPFAKE_DEBUG": "1"}
 CONFIG_DIR = REPO / "configs"
@@ -40,6 +44,21 @@ CONFIGS = [path for path in RECIPES if path not in FUSIONS]  # LightningCLI conf
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four speakers, three bona fide clips and their spoof twins each, In-the-Wild layout."""
     return make_demo_corpus(tmp_path_factory.mktemp("tiny"), n_speakers=4, clips_per_speaker=3)
+
+
+@pytest.fixture(scope="module")
+def module_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Path]]:
+    """Make named folders shared by one test module's tests, removed when the module ends, so
+    that the runs and packages of one module never hold disk space through the next."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+
+    yield make
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def model_paths(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def model_paths(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> list[Path]:
     """A one-epoch LSTM twice: its checkpoint and its exported package."""
-    root = tmp_path_factory.mktemp("app-model")
+    root = module_folder("app-model")
     run_args = small_run_args(tiny_corpus, root, batch_size=4)
     run_cli(["fit", "--config=configs/lstm.yaml", *run_args, "--trainer.max_epochs=1"])
     checkpoint = root / "lstm" / "version_0" / "checkpoints" / "best.ckpt"
@@ -85,9 +85,9 @@ def detector(models: dict) -> AudioDetector:
 
 
 @pytest.fixture(scope="module")
-def clips(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def clips(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> dict[str, Path]:
     """A good clip, a text file named .wav, an empty .wav and a clip over MAX_SECONDS."""
-    folder = tmp_path_factory.mktemp("clips")
+    folder = module_folder("clips")
     (folder / "notes.wav").write_text("not audio at all\n")
     (folder / "empty.wav").write_bytes(b"")
     noise = np.random.default_rng(0).normal(0, 0.1, int(16_000 * (MAX_SECONDS + 1)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,9 @@ def _tone(path: Path, seconds: float = 0.2) -> Path:
 
 
 @pytest.fixture(scope="module")
-def two_corpora(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def two_corpora(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> list[Path]:
     """Two copies of the tiny corpus: the same speaker and attack names, other files."""
-    base = tmp_path_factory.mktemp("corpora")
+    base = module_folder("corpora")
     return [Path(shutil.copytree(tiny_corpus, base / name)) for name in ("alpha", "beta")]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ def checkpoint(lstm_checkpoint: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def folder(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("mixed")
+def folder(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> Path:
+    folder = module_folder("mixed")
     speech, rate = sf.read(tiny_corpus / "0.flac", dtype="float32")
     sf.write(folder / "good.flac", speech, rate)
     sf.write(folder / "long.wav", np.resize(speech, 65 * rate), rate)

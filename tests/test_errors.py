@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -30,8 +31,8 @@ def deepfake(args: list[str], env: dict[str, str] | None = None) -> subprocess.C
 
 
 @pytest.fixture(scope="module")
-def places(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("mistakes")
+def places(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> dict[str, Path]:
+    root = module_folder("mistakes")
     (root / "empty").mkdir()
     (root / "existing").mkdir()
     (root / "notes.ckpt").write_text("not a checkpoint\n")

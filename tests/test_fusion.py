@@ -5,6 +5,7 @@ backends and in the app as the fused formula says."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,8 @@ def _whisper_member(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fused_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fusion")
+def fused_run(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> Path:
+    root = module_folder("fusion")
     recipe = root / "pair.yaml"
     # The longer window (LSTM's) second: the fusion takes the longest, not the first.
     members = [str(_whisper_member(root)), str(CONFIG_DIR / "lstm.yaml")]

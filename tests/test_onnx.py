@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +37,9 @@ def exit_code(args: list[str]) -> int | str | None:
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def checkpoints(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> dict[str, Path]:
     """Runs of two training batches of each ONNX-exportable kind of model and of the GCN."""
-    root = tmp_path_factory.mktemp("onnx-runs")
+    root = module_folder("onnx-runs")
     found = {}
     for name in (*MODELS, "gnn"):
         if "whisper" in name and not WHISPER_MODELS["tiny.en"].installed():
@@ -52,8 +53,8 @@ def checkpoints(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def packages(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("onnx-packages")
+def packages(checkpoints: dict[str, Path], module_folder: Callable[[str], Path]) -> dict:
+    root = module_folder("onnx-packages")
     exported = [name for name in MODELS if name in checkpoints]
     for name in exported:
         args = ["export", "--ckpt", str(checkpoints[name]), "--out", str(root / name), "--onnx"]
@@ -62,10 +63,10 @@ def packages(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def clips(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+def clips(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> list[Path]:
     """Two corpus clips (2 windows and 3), one shorter than a window, one of ~15 windows and
     a 44.1 kHz stereo one (downmix and resampling)."""
-    folder = tmp_path_factory.mktemp("onnx-clips")
+    folder = module_folder("onnx-clips")
     waves = [sf.read(tiny_corpus / f"{i}.flac", dtype="float32")[0] for i in range(6)]
     sf.write(folder / "short.wav", waves[0][:8000], 16_000)
     sf.write(folder / "long.wav", np.concatenate(waves), 16_000)

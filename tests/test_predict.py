@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,17 @@ CONFIG = f"--config={CONFIG_DIR / 'lstm.yaml'}"
 
 
 @pytest.fixture(scope="module")
-def fitted(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fitted(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> Path:
     """The folder of a one-epoch LSTM run (whose checkpoint predict finds by itself)."""
-    root = tmp_path_factory.mktemp("predict")
+    root = module_folder("predict")
     run_cli(["fit", CONFIG, *small_run_args(tiny_corpus, root, 4), "--trainer.max_epochs=1"])
     return root
 
 
 @pytest.fixture(scope="module")
-def file_list(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def file_list(tiny_corpus: Path, module_folder: Callable[[str], Path]) -> Path:
     """Five clips and a broken file, listed in a text file, without labels."""
-    folder = tmp_path_factory.mktemp("to-score")
+    folder = module_folder("to-score")
     for name in ("0.flac", "3.flac", "5.flac", "8.flac", "13.flac"):
         shutil.copy(tiny_corpus / name, folder / name)
     (folder / "broken.wav").write_text("not audio")
