@@ -34,8 +34,8 @@ Statistic = Literal["mean", "std"]
 STATISTICS: tuple[Statistic, ...] = ("mean", "std")  # in the order LayerStatistics pools them
 
 
-def _expect_layers(name: str, input_shape: list[int]) -> None:
-    expect_rank(name, input_shape, "[frames, layers, width]", "LayerDataModule")
+# The input of the heads on the layers themselves (LayerStack), and the DataModule making it.
+LAYERS_INPUT = ("[frames, layers, width]", "LayerDataModule")
 
 
 class CosineLogit(nn.Module):
@@ -107,7 +107,7 @@ class LayerStatsNetwork(LayerStatisticsNetwork):
     ``LayerStatisticsDataModule`` reads each window once."""
 
     reads = "layers"
-    expects = ("[frames, layers, width]", "LayerDataModule")
+    expects = LAYERS_INPUT
 
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(stack, dim=1)
@@ -138,7 +138,7 @@ class LayerMixNetwork(Network):
         finetune_lr: float = 1e-5,
     ) -> None:
         super().__init__()
-        _expect_layers("LayerMixNetwork", input_shape)
+        expect_rank("LayerMixNetwork", input_shape, *LAYERS_INPUT)
         frames, layers, width = input_shape
         if layer is not None and not 0 <= layer < layers:
             raise ValueError(f"layer must be 0 to {layers - 1}, got {layer}")
