@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,65 @@ def test_robustness_tables_the_test_split_under_each_condition(
     labels = [int(row["label"] == "bona-fide") for row in test]
     assert int(rows[0]["clips"]) == len(test)
     assert float(rows[0]["eer"]) == pytest.approx(eer_threshold(scores, labels)[0])
+    # Every clip's score under every condition, the clean ones those of `deepfake detect`.
+    scored = list(csv.DictReader((tmp_path / "first" / "robustness_scores.csv").open()))
+    assert len(scored) == 3 * len(test)
+    clean = {row["file"]: float(row["score"]) for row in scored if row["condition"] == "clean"}
+    assert [clean[row["path"]] for row in test] == pytest.approx(scores)
+
+
+@pytest.mark.slow
+def test_robustness_pools_several_runs_each_scoring_its_own_clips(
+    lstm_checkpoint: Path, tmp_path: Path
+):
+    """The folds of a protocol: each run scores its own test split, one EER over all."""
+    run = lstm_checkpoint.parent.parent
+    other = tmp_path / "other"
+    shutil.copytree(run, other)
+    with (run / "splits.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # the copy tests the clips the original trained on
+        row["split"] = {"train": "test", "test": "train"}.get(row["split"], row["split"])
+    with (other / "splits.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    args = ["robustness", str(run), str(other), "--conditions", "clean", "noise:10"]
+    with pytest.raises(SystemExit) as done:
+        run_cli([*args, f"--out={tmp_path / 'pooled'}"])
+    assert done.value.code == 0
+    detector = AudioDetector.load(lstm_checkpoint, device="cpu")
+    tested = [row for row in rows if row["split"] in ("train", "test")]
+    scores = [detector.detect_file(row["path"]).score for row in tested]
+    labels = [int(row["label"] == "bona-fide") for row in tested]
+    table = list(csv.DictReader((tmp_path / "pooled" / "robustness.csv").open()))
+    assert int(table[0]["clips"]) == len(tested)
+    assert float(table[0]["eer"]) == pytest.approx(eer_threshold(scores, labels)[0])
+    called = [
+        score >= detector.threshold for score, label in zip(scores, labels, strict=True) if label
+    ]
+    assert float(table[0]["tpr"]) == pytest.approx(sum(called) / len(called))
+    scored = list(csv.DictReader((tmp_path / "pooled" / "robustness_scores.csv").open()))
+    assert {row["model"] for row in scored} == {
+        str(lstm_checkpoint),
+        str(other / "checkpoints" / "best.ckpt"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "2 models are pooled: name the tables' folder with --out"),
+        (["--out=x", "--splits=s.csv"], "--splits names one model's clips"),
+    ],
+)
+def test_robustness_needs_an_out_folder_and_no_splits_for_several_runs(
+    extra: list[str], message: str, capsys: pytest.CaptureFixture
+):
+    with pytest.raises(SystemExit) as done:
+        run_cli(["robustness", "a.ckpt", "b.ckpt", *extra])
+    assert done.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_robustness_refuses_a_bad_condition_before_loading_anything(

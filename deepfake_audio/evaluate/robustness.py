@@ -1,14 +1,19 @@
-"""``deepfake robustness RUN``: EER under recording conditions no training clip had.
+"""``deepfake robustness RUN [RUN ...]``: EER under recording conditions no training clip had.
 
     deepfake robustness lightning_logs/best/version_0 --conditions clean telephone noise:20
     deepfake robustness models/best --splits lightning_logs/best/version_0/splits.csv
+    deepfake robustness FOLD_1 FOLD_2 FOLD_3 FOLD_4 --out lightning_logs/robustness/folds
 
 RUN is a run folder (its best checkpoint and its ``splits.csv``), a checkpoint inside one, or
-any checkpoint or package with ``--splits``.
+any checkpoint or package with ``--splits``. Several runs (the folds of a leave-one-out or
+cross-validation table) each score their own split, and the table pools their clips: one EER
+over every clip, each scored by its own run's model, and TPR/TNR at each model's threshold.
 
 Each clip of the split (both classes alike) is degraded by each condition, then scored exactly
 as ``deepfake detect`` scores a file (all windows, mean). Conditions are seeded per clip, so a
-table is reproducible. Writes ``robustness.md`` and ``robustness.csv`` beside the splits file.
+table is reproducible. Writes ``robustness.md`` and ``robustness.csv`` beside the splits file
+(``--out`` for several runs), and every clip's score under every condition in
+``robustness_scores.csv``.
 
 Conditions: ``clean``; ``telephone`` (resampled through 8 kHz: the 0-4 kHz band);
 ``mulaw`` (telephone plus 8-bit mu-law, as G.711); ``noise:SNR`` (white noise at SNR dB);
@@ -30,7 +35,7 @@ from deepfake_audio.console import command_parser
 from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
 from deepfake_audio.data.corpus import Clip, index_manifest
 from deepfake_audio.errors import UserError
-from deepfake_audio.evaluate.scores import auroc, eer_threshold, metrics_at
+from deepfake_audio.evaluate.scores import auroc, eer_threshold
 from deepfake_audio.files import atomic_write, atomic_write_text
 from deepfake_audio.runs import RunFolder
 from deepfake_audio.serve.scoring import WindowedDetector
@@ -81,46 +86,83 @@ def read_split(path: Path, split: str) -> list[Clip]:
     return clips
 
 
-def score_conditions(
+def score_clips(
     detector: WindowedDetector,
     clips: Sequence[Clip],
     conditions: dict[str, Condition],
     seed: int = 0,
+    model: str = "",
 ) -> list[dict]:
-    """One row per condition: EER, AUROC and TPR/TNR at the model's threshold."""
+    """One row per clip and condition: the clip's score under it and whether the model,
+    at its threshold, calls it bona fide."""
     waves = [detector.read(clip.path) for clip in clips]
-    labels = [clip.label for clip in clips]
     rows = []
     for name, degrade in conditions.items():
-        scores = []
-        for index, wave in enumerate(waves):
+        for index, (clip, wave) in enumerate(zip(clips, waves, strict=True)):
             with torch.random.fork_rng():
                 torch.manual_seed(seed + index)  # the same noise for a clip in every run
                 degraded = degrade(wave)
-            scores.append(detector.detect_wave(degraded, str(clips[index].path)).score)
-        at_threshold = metrics_at(scores, labels, detector.threshold)
+            score = detector.detect_wave(degraded, str(clip.path)).score
+            rows.append(
+                {
+                    "model": model,
+                    "file": str(clip.path),
+                    "label": clip.label,
+                    "condition": name,
+                    "score": score,
+                    "bona_fide_called": int(score >= detector.threshold),
+                }
+            )
+    return rows
+
+
+def summarise(clip_rows: Sequence[dict]) -> list[dict]:
+    """One row per condition, in the order first met: EER and AUROC over all its clips, and
+    TPR/TNR from each clip's call at its own model's threshold."""
+    rows = []
+    for name in dict.fromkeys(row["condition"] for row in clip_rows):
+        members = [row for row in clip_rows if row["condition"] == name]
+        scores = [row["score"] for row in members]
+        labels = [row["label"] for row in members]
+        bona = [row["bona_fide_called"] for row in members if row["label"] == 1]
+        spoof = [1 - row["bona_fide_called"] for row in members if row["label"] == 0]
         rows.append(
             {
                 "condition": name,
                 "eer": eer_threshold(scores, labels)[0],
                 "auroc": auroc(scores, labels),
-                "tpr": at_threshold["tpr"],
-                "tnr": at_threshold["tnr"],
-                "clips": len(scores),
+                "tpr": sum(bona) / len(bona) if bona else float("nan"),
+                "tnr": sum(spoof) / len(spoof) if spoof else float("nan"),
+                "clips": len(members),
             }
         )
     return rows
 
 
-def write_tables(rows: list[dict], model: Path, threshold: float, out: Path) -> str:
-    """``robustness.csv`` and ``robustness.md`` in ``out``; returns the markdown."""
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "robustness.csv", newline="") as handle:
+def _write_csv(path: Path, rows: Sequence[dict]) -> None:
+    with atomic_write(path, newline="") as handle:
         writer = csv.DictWriter(handle, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_tables(clip_rows: Sequence[dict], thresholds: dict[str, float], out: Path) -> str:
+    """``robustness.csv``, ``robustness.md`` and ``robustness_scores.csv`` (``clip_rows``) in
+    ``out``; ``thresholds`` maps each model to its threshold. Returns the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    rows = summarise(clip_rows)
+    _write_csv(out / "robustness.csv", rows)
+    _write_csv(out / "robustness_scores.csv", clip_rows)
+    models = [f"`{model}` (threshold {threshold:.3f})" for model, threshold in thresholds.items()]
+    header = [f"Model {models[0]}; TPR/TNR at its threshold."]
+    if len(models) > 1:
+        header = [
+            f"{len(models)} models pooled, each scoring its own clips; TPR/TNR at each clip's "
+            "model's threshold:",
+            *(f"- {model}" for model in models),
+        ]
     table = [
-        f"Model `{model}`; TPR/TNR at its threshold {threshold:.3f}.",
+        *header,
         "",
         "| Condition | EER | AUROC | TPR | TNR | Clips |",
         "|---|---|---|---|---|---|",
@@ -135,40 +177,58 @@ def write_tables(rows: list[dict], model: Path, threshold: float, out: Path) -> 
     return markdown
 
 
+def _model_and_splits(path: Path, splits: Path | None) -> tuple[Path, Path]:
+    """A run argument's model (a run folder's best checkpoint) and the splits file it scores."""
+    run = RunFolder.of(path)
+    model = run.checkpoint() if run.checkpoint().is_file() and path.is_dir() else path
+    return model, splits or run.splits
+
+
 def main(args: list[str]) -> int:
     parser = command_parser("deepfake robustness", __doc__.splitlines()[0])
     parser.add_argument(
-        "model", type=Path, help="a run folder, a checkpoint (.ckpt) or an exported package"
+        "models",
+        type=Path,
+        nargs="+",
+        metavar="model",
+        help="a run folder, a checkpoint (.ckpt) or an exported package; several are pooled",
     )
     parser.add_argument("--splits", type=Path, help="a run's splits.csv (default: the run's)")
     parser.add_argument("--split", default="test", help="which split to score (default: test)")
     parser.add_argument("--conditions", nargs="+", default=list(DEFAULT_CONDITIONS))
     parser.add_argument("--seed", type=int, default=0, help="seeds each clip's degradation")
-    parser.add_argument("--out", type=Path, help="default: the folder of the splits file")
+    parser.add_argument(
+        "--out", type=Path, help="default: the folder of the splits file (one model only)"
+    )
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     options = parser.parse_args(args)
     try:
         conditions = {name: condition(name) for name in options.conditions}
     except ValueError as error:
         parser.error(str(error))
-    run = RunFolder.of(options.model)
-    model = (
-        run.checkpoint() if run.checkpoint().is_file() and options.model.is_dir() else options.model
-    )
-    splits = options.splits or run.splits
-    if not splits.is_file():
-        parser.error(f"{splits}: no such splits file (give a run's with --splits)")
+    several = len(options.models) > 1
+    if several and options.splits:
+        parser.error("--splits names one model's clips: give one model with it")
+    if several and not options.out:
+        parser.error(f"{len(options.models)} models are pooled: name the tables' folder with --out")
+    runs = [_model_and_splits(path, options.splits) for path in options.models]
+    for _, splits in runs:
+        if not splits.is_file():
+            parser.error(f"{splits}: no such splits file (give a run's with --splits)")
 
     from deepfake_audio.serve.inference import AudioDetector
 
-    detector = AudioDetector.load(model, device=options.device)
-    if detector.spec.sample_rate != SAMPLE_RATE:
-        parser.error(
-            f"the conditions are made at {SAMPLE_RATE} Hz; this model reads "
-            f"{detector.spec.sample_rate} Hz"
-        )
-    clips = read_split(splits, options.split)
-    rows = score_conditions(detector, clips, conditions, options.seed)
-    out = options.out or splits.parent
-    print(write_tables(rows, model, detector.threshold, out))
+    clip_rows, thresholds = [], {}
+    for model, splits in runs:
+        clips = read_split(splits, options.split)
+        detector = AudioDetector.load(model, device=options.device)
+        if detector.spec.sample_rate != SAMPLE_RATE:
+            parser.error(
+                f"{model}: the conditions are made at {SAMPLE_RATE} Hz; this model reads "
+                f"{detector.spec.sample_rate} Hz"
+            )
+        thresholds[str(model)] = detector.threshold
+        clip_rows += score_clips(detector, clips, conditions, options.seed, str(model))
+    out = options.out or runs[0][1].parent
+    print(write_tables(clip_rows, thresholds, out))
     return 0
