@@ -22,7 +22,7 @@ from deepfake_audio.features.whisper import mel_filters
 from deepfake_audio.features.whisper.encoder import WhisperEncoder, WhisperFrontEnd, WhisperLogMel
 from deepfake_audio.features.whisper.numpy_encoder import log_mel
 from deepfake_audio.features.whisper.weights import MODELS
-from deepfake_audio.models.networks.layers import LayerMixNetwork
+from deepfake_audio.models.networks.layers import LayerMixNetwork, LayerStatsNetwork
 from deepfake_audio.models.networks.pooling import AttentiveStatsNetwork
 from deepfake_audio.serve.inference import AudioDetector
 from deepfake_audio.serve.onnx import OnnxDetector
@@ -181,6 +181,21 @@ def test_finetuned_blocks_start_from_the_encoder_and_reproduce_its_layers():
     groups = tuned.parameter_groups()
     assert len(groups) == 2 and groups[1]["lr"] == tuned.finetune_lr
     assert sum(p.numel() for p in groups[1]["params"]) > 3_000_000  # two blocks and a norm
+
+
+def test_the_probe_tunes_the_top_block_from_the_encoders_own_layers():
+    features = WhisperFeatures(frames=50, train_hop=50)
+    stack = WhisperFrontEnd(features)(torch.from_numpy(_speechlike(1.0)[None]))
+    stack = stack.transpose(-2, -1).reshape(1, 50, 5, 384)
+    frozen = LayerStatsNetwork([50, 5, 384]).eval()
+    tuned = LayerStatsNetwork([50, 5, 384], finetune=1, encoder="tiny.en").eval()
+    tuned.linear.load_state_dict(frozen.linear.state_dict())
+    assert torch.allclose(tuned(stack), frozen(stack), atol=1e-4)  # untrained: the same layers
+    tuned.train()(torch.cat([stack, stack.flip(1)])).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in tuned.blocks.parameters())
+    groups = tuned.parameter_groups()
+    assert len(groups) == 2 and groups[1]["lr"] == tuned.finetune_lr
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in tuned.linear.parameters()}
 
 
 def test_finetuned_blocks_export_to_onnx_with_the_head(tmp_path: Path):

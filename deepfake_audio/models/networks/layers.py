@@ -99,31 +99,106 @@ class LayerStatisticsNetwork(Network):
         return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
 
 
+class TopBlockTuning(nn.Module):
+    """For heads on a layer stack: ``finetune`` > 0 re-runs the encoder's top ``finetune``
+    blocks (and its final layer norm) inside the network, from the cached output of the layer
+    below them, initialised with the ``encoder``'s packaged weights and trained with learning
+    rate ``finetune_lr``; their outputs replace those layers (:meth:`retuned`). It needs the
+    front end's every layer, unstandardised."""
+
+    blocks: nn.ModuleList
+    final_norm: nn.LayerNorm | None
+
+    def tune_top_blocks(
+        self, layers: int, finetune: int, encoder: str | None, finetune_lr: float
+    ) -> None:
+        """Build the tuned blocks (none when ``finetune`` is 0); call from ``__init__``."""
+        if finetune and encoder is None:
+            raise ValueError("finetune needs the encoder's name")
+        if not 0 <= finetune < layers:
+            raise ValueError(f"finetune must be 0 to {layers - 1} blocks, got {finetune}")
+        self.finetune_lr, self.encoder = finetune_lr, encoder
+        self.blocks, self.final_norm = nn.ModuleList(), None
+        if finetune:
+            from deepfake_audio.features.whisper.encoder import final_norm, pretrained_blocks
+
+            last = layers - 1
+            self.blocks = pretrained_blocks(encoder, range(last - finetune + 1, last + 1))
+            self.final_norm = final_norm(encoder)
+
+    def retuned(self, stack: torch.Tensor) -> torch.Tensor:
+        """The layer stack ``[batch, frames, layers, width]`` with its top layers re-run
+        through the tuned blocks (the stack itself without them)."""
+        if not self.blocks:
+            return stack
+        first = stack.shape[2] - len(self.blocks)
+        hidden, tuned = stack[:, :, first - 1], []
+        for block in self.blocks:
+            hidden = block(hidden)
+            tuned.append(hidden)
+        tuned[-1] = self.final_norm(tuned[-1])
+        return torch.cat([stack[:, :, :first], torch.stack(tuned, dim=2)], dim=2)
+
+    def check_input(self, spec: InputSpec) -> None:
+        features = spec.features
+        if not self.blocks:
+            return
+        if getattr(features, "model", None) != self.encoder or features.layers is not None:
+            raise ValueError(
+                f"finetuning Whisper {self.encoder}'s blocks needs every layer of its front end "
+                f"(features: WhisperFeatures with model {self.encoder} and layers null)"
+            )
+        if features.standardised:
+            raise ValueError("finetuning needs the layers unstandardised (standardised: false)")
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        tuned = {id(p) for p in self.blocks.parameters()}
+        if self.final_norm is not None:
+            tuned |= {id(p) for p in self.final_norm.parameters()}
+        rest = [p for p in self.parameters() if id(p) not in tuned]
+        groups: list[dict[str, Any]] = [{"params": rest}]
+        if tuned:
+            tuned_parameters = [p for p in self.parameters() if id(p) in tuned]
+            groups.append({"params": tuned_parameters, "lr": self.finetune_lr})
+        return groups
+
+
 @register_network
-class LayerStatsNetwork(LayerStatisticsNetwork):
+class LayerStatsNetwork(TopBlockTuning, LayerStatisticsNetwork):
     """:class:`LayerStatisticsNetwork` on the layers themselves (:class:`LayerStack` input),
     pooling them first: the same model, with the window's frames in its input. Training it
     reads every frame of every window each epoch; :class:`LayerStatisticsNetwork` with
-    ``LayerStatisticsDataModule`` reads each window once."""
+    ``LayerStatisticsDataModule`` reads each window once. With ``finetune``, the encoder's top
+    blocks are tuned with the probe (:class:`TopBlockTuning`)."""
 
     reads = "layers"
     expects = LAYERS_INPUT
 
+    def __init__(
+        self,
+        input_shape: list[int],
+        dropout: float = 0.0,
+        embedding: int | None = None,
+        scale: float = 20.0,
+        statistics: Sequence[Statistic] = ("mean", "std"),
+        finetune: int = 0,
+        encoder: str | None = None,
+        finetune_lr: float = 1e-5,
+    ) -> None:
+        super().__init__(input_shape, dropout, embedding, scale, statistics)
+        self.tune_top_blocks(input_shape[1], finetune, encoder, finetune_lr)
+
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
-        std, mean = torch.std_mean(stack, dim=1)
+        std, mean = torch.std_mean(self.retuned(stack), dim=1)
         return super().forward(torch.stack([mean, std], dim=1))
 
 
 @register_network
-class LayerMixNetwork(Network):
+class LayerMixNetwork(TopBlockTuning, Network):
     """A learnt, softmax-weighted sum of the layers, each layer-normalised per frame first
     (or the one ``layer`` chosen), read by ``head``: any network on frame sequences
-    ``[frames, width]`` (attentive statistics pooling, a TDNN, ...).
-
-    ``finetune`` > 0 re-runs the encoder's top ``finetune`` blocks (and its final layer norm)
-    inside this network, from the cached output of the layer below them, initialised with the
-    ``encoder``'s packaged weights and trained with learning rate ``finetune_lr``; their
-    outputs replace those layers. It needs the front end's every layer, unstandardised.
+    ``[frames, width]`` (attentive statistics pooling, a TDNN, ...). With ``finetune``, the
+    encoder's top blocks are tuned with the head (:class:`TopBlockTuning`).
     """
 
     reads = "layers"
@@ -142,21 +217,11 @@ class LayerMixNetwork(Network):
         frames, layers, width = input_shape
         if layer is not None and not 0 <= layer < layers:
             raise ValueError(f"layer must be 0 to {layers - 1}, got {layer}")
-        if finetune and (layer is not None or encoder is None):
-            raise ValueError("finetune needs the encoder's name and a weighted sum (no layer)")
-        if not 0 <= finetune < layers:
-            raise ValueError(f"finetune must be 0 to {layers - 1} blocks, got {finetune}")
+        if finetune and layer is not None:
+            raise ValueError("finetune needs a weighted sum of the layers (no layer)")
         self.layers, self.layer, self.width = layers, layer, width
-        self.finetune_lr = finetune_lr
-        self.encoder = encoder
         self.weights = nn.Parameter(torch.zeros(layers)) if layer is None else None
-        self.blocks, self.final_norm = nn.ModuleList(), None
-        if finetune:
-            from deepfake_audio.features.whisper.encoder import final_norm, pretrained_blocks
-
-            last = layers - 1
-            self.blocks = pretrained_blocks(encoder, range(last - finetune + 1, last + 1))
-            self.final_norm = final_norm(encoder)
+        self.tune_top_blocks(layers, finetune, encoder, finetune_lr)
         self.head = head([frames, width])
 
     def recorded(self, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -173,46 +238,16 @@ class LayerMixNetwork(Network):
 
         return cls(input_shape, AttentiveStatsNetwork.example)
 
-    def check_input(self, spec: InputSpec) -> None:
-        features = spec.features
-        if not self.blocks:
-            return
-        if getattr(features, "model", None) != self.encoder or features.layers is not None:
-            raise ValueError(
-                f"finetuning Whisper {self.encoder}'s blocks needs every layer of its front end "
-                f"(features: WhisperFeatures with model {self.encoder} and layers null)"
-            )
-        if features.standardised:
-            raise ValueError("finetuning needs the layers unstandardised (standardised: false)")
-
     def layer_weights(self) -> torch.Tensor:
         """Each layer's weight in the sum (one-hot for a chosen layer)."""
         if self.weights is None:
             return F.one_hot(torch.tensor(self.layer), self.layers).float()
         return self.weights.detach().softmax(dim=0)
 
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        tuned = {id(p) for p in self.blocks.parameters()}
-        if self.final_norm is not None:
-            tuned |= {id(p) for p in self.final_norm.parameters()}
-        rest = [p for p in self.parameters() if id(p) not in tuned]
-        groups: list[dict[str, Any]] = [{"params": rest}]
-        if tuned:
-            tuned_parameters = [p for p in self.parameters() if id(p) in tuned]
-            groups.append({"params": tuned_parameters, "lr": self.finetune_lr})
-        return groups
-
     def forward(self, stack: torch.Tensor) -> torch.Tensor:
         if self.layer is not None:
             return self.head(F.layer_norm(stack[:, :, self.layer], (self.width,)))
-        if self.blocks:
-            first = self.layers - len(self.blocks)
-            hidden, tuned = stack[:, :, first - 1], []
-            for block in self.blocks:
-                hidden = block(hidden)
-                tuned.append(hidden)
-            tuned[-1] = self.final_norm(tuned[-1])
-            stack = torch.cat([stack[:, :, :first], torch.stack(tuned, dim=2)], dim=2)
+        stack = self.retuned(stack)
         normed = F.layer_norm(stack, (self.width,))
         mixed = torch.einsum("bflw,l->bfw", normed, self.weights.softmax(dim=0))
         return self.head(mixed)
