@@ -99,10 +99,15 @@ def test_robustness_tables_the_test_split_under_each_condition(
 def test_robustness_pools_several_runs_each_scoring_its_own_clips(
     lstm_checkpoint: Path, tmp_path: Path
 ):
-    """The folds of a protocol: each run scores its own test split, one EER over all."""
+    """The folds of a protocol: each run scores its own test split with its own model and
+    threshold, and one EER is taken over all their clips."""
     run = lstm_checkpoint.parent.parent
     other = tmp_path / "other"
     shutil.copytree(run, other)
+    copied = other / "checkpoints" / "best.ckpt"
+    checkpoint = torch.load(copied, map_location="cpu", weights_only=False)
+    checkpoint["state_dict"]["threshold"].fill_(1.0)  # the copy calls no clip bona fide
+    torch.save(checkpoint, copied)
     with (run / "splits.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:  # the copy tests the clips the original trained on
@@ -122,15 +127,30 @@ def test_robustness_pools_several_runs_each_scoring_its_own_clips(
     table = list(csv.DictReader((tmp_path / "pooled" / "robustness.csv").open()))
     assert int(table[0]["clips"]) == len(tested)
     assert float(table[0]["eer"]) == pytest.approx(eer_threshold(scores, labels)[0])
+    # Bona fide clips the original tests are called at its threshold; the copy's, never.
     called = [
-        score >= detector.threshold for score, label in zip(scores, labels, strict=True) if label
+        row["split"] == "train" and score >= detector.threshold
+        for row, score, label in zip(tested, scores, labels, strict=True)
+        if label
     ]
     assert float(table[0]["tpr"]) == pytest.approx(sum(called) / len(called))
     scored = list(csv.DictReader((tmp_path / "pooled" / "robustness_scores.csv").open()))
-    assert {row["model"] for row in scored} == {
-        str(lstm_checkpoint),
-        str(other / "checkpoints" / "best.ckpt"),
+    model_of = {
+        row["path"]: str(copied if row["split"] == "test" else lstm_checkpoint) for row in tested
     }
+    assert all(row["model"] == model_of[row["file"]] for row in scored)
+    assert {row["label"] for row in scored} == {"bona-fide", "spoof"}
+
+
+@pytest.mark.slow
+def test_robustness_refuses_runs_that_share_clips(
+    lstm_checkpoint: Path, capsys: pytest.CaptureFixture
+):
+    run = str(lstm_checkpoint.parent.parent)
+    with pytest.raises(SystemExit) as done:
+        run_cli(["robustness", run, run, "--out=unused"])
+    assert done.value.code == 2
+    assert "pooled runs must score different clips" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

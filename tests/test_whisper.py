@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -190,7 +191,8 @@ def test_the_probe_tunes_the_top_block_from_the_encoders_own_layers():
     frozen = LayerStatsNetwork([50, 5, 384]).eval()
     tuned = LayerStatsNetwork([50, 5, 384], finetune=1, encoder="tiny.en").eval()
     tuned.linear.load_state_dict(frozen.linear.state_dict())
-    assert torch.allclose(tuned(stack), frozen(stack), atol=1e-4)  # untrained: the same layers
+    assert torch.allclose(tuned.retuned(stack), stack, atol=1e-4)  # untrained: the same layers
+    assert torch.allclose(tuned(stack), frozen(stack), atol=1e-4)
     tuned.train()(torch.cat([stack, stack.flip(1)])).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in tuned.blocks.parameters())
     groups = tuned.parameter_groups()
@@ -198,13 +200,21 @@ def test_the_probe_tunes_the_top_block_from_the_encoders_own_layers():
     assert {id(p) for p in groups[0]["params"]} == {id(p) for p in tuned.linear.parameters()}
 
 
-def test_finetuned_blocks_export_to_onnx_with_the_head(tmp_path: Path):
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda shape: LayerMixNetwork(shape, AttentiveStatsNetwork, finetune=1, encoder="tiny.en"),
+        lambda shape: LayerStatsNetwork(shape, finetune=1, encoder="tiny.en"),
+    ],
+    ids=["LayerMixNetwork", "LayerStatsNetwork"],
+)
+def test_finetuned_blocks_export_to_onnx_with_the_head(
+    tmp_path: Path, build: Callable[[list[int]], torch.nn.Module]
+):
     features = WhisperFeatures(frames=50, train_hop=50)
     spec = InputSpec(features, LayerStack(len(features.blocks)))
     torch.manual_seed(0)
-    network = LayerMixNetwork(
-        spec.input_shape, AttentiveStatsNetwork, finetune=1, encoder="tiny.en"
-    )
+    network = build(spec.input_shape)
     with torch.no_grad():  # trained blocks differ from the packaged ones
         for parameter in network.blocks.parameters():
             parameter.add_(0.01 * torch.randn_like(parameter))

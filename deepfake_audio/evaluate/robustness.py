@@ -24,6 +24,7 @@ direct-to-reverberant ratio in dB: a nearer talker).
 
 from __future__ import annotations
 
+import argparse
 import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ import torch
 from deepfake_audio.audio import SAMPLE_RATE
 from deepfake_audio.console import command_parser
 from deepfake_audio.data.augment import BandLimit, Codec, Reverb, WhiteNoise
-from deepfake_audio.data.corpus import Clip, index_manifest
+from deepfake_audio.data.corpus import BONA_FIDE, LABEL_NAMES, Clip, index_manifest
 from deepfake_audio.errors import UserError
 from deepfake_audio.evaluate.scores import auroc, eer_threshold
 from deepfake_audio.files import atomic_write, atomic_write_text
@@ -88,13 +89,13 @@ def read_split(path: Path, split: str) -> list[Clip]:
 
 def score_clips(
     detector: WindowedDetector,
+    model: str,
     clips: Sequence[Clip],
     conditions: dict[str, Condition],
     seed: int = 0,
-    model: str = "",
 ) -> list[dict]:
-    """One row per clip and condition: the clip's score under it and whether the model,
-    at its threshold, calls it bona fide."""
+    """One row per clip and condition: the clip's score under it by ``detector`` (named
+    ``model``) and whether the model, at its threshold, calls it bona fide."""
     waves = [detector.read(clip.path) for clip in clips]
     rows = []
     for name, degrade in conditions.items():
@@ -107,7 +108,7 @@ def score_clips(
                 {
                     "model": model,
                     "file": str(clip.path),
-                    "label": clip.label,
+                    "label": LABEL_NAMES[clip.label],
                     "condition": name,
                     "score": score,
                     "bona_fide_called": int(score >= detector.threshold),
@@ -123,9 +124,10 @@ def summarise(clip_rows: Sequence[dict]) -> list[dict]:
     for name in dict.fromkeys(row["condition"] for row in clip_rows):
         members = [row for row in clip_rows if row["condition"] == name]
         scores = [row["score"] for row in members]
-        labels = [row["label"] for row in members]
-        bona = [row["bona_fide_called"] for row in members if row["label"] == 1]
-        spoof = [1 - row["bona_fide_called"] for row in members if row["label"] == 0]
+        labels = [int(row["label"] == LABEL_NAMES[BONA_FIDE]) for row in members]
+        called = [row["bona_fide_called"] for row in members]
+        bona = [call for call, label in zip(called, labels, strict=True) if label]
+        spoof = [1 - call for call, label in zip(called, labels, strict=True) if not label]
         rows.append(
             {
                 "condition": name,
@@ -184,6 +186,24 @@ def _model_and_splits(path: Path, splits: Path | None) -> tuple[Path, Path]:
     return model, splits or run.splits
 
 
+def _refuse_shared_clips(
+    parser: argparse.ArgumentParser,
+    runs: Sequence[tuple[Path, Path]],
+    split_clips: Sequence[Sequence[Clip]],
+    split: str,
+) -> None:
+    """Pooled runs must score disjoint clips: a clip in two runs' splits would count twice."""
+    owner: dict[Path, Path] = {}
+    for (_, splits), clips in zip(runs, split_clips, strict=True):
+        for clip in clips:
+            if clip.path in owner:
+                parser.error(
+                    f"{clip.path} is in the {split} split of both {owner[clip.path]} and "
+                    f"{splits}: pooled runs must score different clips"
+                )
+            owner[clip.path] = splits
+
+
 def main(args: list[str]) -> int:
     parser = command_parser("deepfake robustness", __doc__.splitlines()[0])
     parser.add_argument(
@@ -212,15 +232,18 @@ def main(args: list[str]) -> int:
     if several and not options.out:
         parser.error(f"{len(options.models)} models are pooled: name the tables' folder with --out")
     runs = [_model_and_splits(path, options.splits) for path in options.models]
-    for _, splits in runs:
+    for model, splits in runs:
+        if not model.exists():
+            parser.error(f"{model}: no such run, checkpoint or package")
         if not splits.is_file():
             parser.error(f"{splits}: no such splits file (give a run's with --splits)")
+    split_clips = [read_split(splits, options.split) for _, splits in runs]
+    _refuse_shared_clips(parser, runs, split_clips, options.split)
 
     from deepfake_audio.serve.inference import AudioDetector
 
     clip_rows, thresholds = [], {}
-    for model, splits in runs:
-        clips = read_split(splits, options.split)
+    for (model, _), clips in zip(runs, split_clips, strict=True):
         detector = AudioDetector.load(model, device=options.device)
         if detector.spec.sample_rate != SAMPLE_RATE:
             parser.error(
@@ -228,7 +251,7 @@ def main(args: list[str]) -> int:
                 f"{detector.spec.sample_rate} Hz"
             )
         thresholds[str(model)] = detector.threshold
-        clip_rows += score_clips(detector, clips, conditions, options.seed, str(model))
+        clip_rows += score_clips(detector, str(model), clips, conditions, options.seed)
     out = options.out or runs[0][1].parent
     print(write_tables(clip_rows, thresholds, out))
     return 0
