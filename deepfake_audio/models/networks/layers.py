@@ -96,7 +96,16 @@ class LayerStatisticsNetwork(Network):
 
     def forward(self, statistics: torch.Tensor) -> torch.Tensor:
         pooled = statistics[:, self.chosen].transpose(1, 2).flatten(1)  # layer by layer
-        return self.linear(self.dropout(self.standardise(pooled))).reshape(-1)
+        return self.linear(self.dropout(self._standardised(pooled))).reshape(-1)
+
+    def _standardised(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Batch norm while training; after it, the same standardisation by the running
+        statistics written out, which an ONNX export can trace whatever shapes it infers
+        upstream (its batch norm needs a known channel count, lost after tuned blocks)."""
+        norm = self.standardise
+        if self.training:
+            return norm(pooled)
+        return (pooled - norm.running_mean) * torch.rsqrt(norm.running_var + norm.eps)
 
 
 class TopBlockTuning(nn.Module):
